@@ -1,0 +1,1 @@
+"""Blob storage for run outputs and assets, served at signed, expiring URLs."""

@@ -1,0 +1,54 @@
+"""Every knob is a STAMEN_* environment variable; defaults give the embedded single-machine setup."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STAMEN_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".stamen")
+    public_url: str | None = None  # base for poll_url and output URLs; default http://host:port
+    database_url: str | None = None  # default: SQLite (WAL) file in data_dir
+    api_key: str | None = None  # registered for the default workspace on first start
+
+    url_ttl_seconds: int = 7 * 24 * 3600  # lifetime of signed output URLs
+    idempotency_window_seconds: int = 2 * 3600
+    max_json_body_bytes: int = 1 * 1024 * 1024
+
+    webhook_allow_private: bool = False  # allow http:// and private/loopback callback hosts
+    fetch_allow_private: bool = False  # allow private/loopback hosts for URL inputs
+
+    executor: str = "local"  # local | celery
+    worker_concurrency: int = 8  # runs executing at once in one process
+    cpu_workers: int = Field(default_factory=lambda: os.cpu_count() or 2)  # CPU-bound handler pool
+    lease_seconds: float = 30.0  # a running run's claim expires unless heartbeated
+    max_attempts: int = 3  # executions of one run before it fails with worker_lost
+    sweep_interval_seconds: float = 2.0
+
+    default_credits: float | None = None  # balance of new workspaces in USD; None = unlimited
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{self.base_url}/api/v1"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'stamen.db'}"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()
