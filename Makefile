@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make serve` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: serve test install install-test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $(STAMP)
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,remote]'
+	touch $(VENV)/.installed-test $(STAMP)
+
+install: $(STAMP)
+
+install-test: $(VENV)/.installed-test
+	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+
+serve: $(STAMP)
+	$(BIN)/stamen serve
+
+test: install-test
+	$(BIN)/python -m pytest -q
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+
+bench: install-test
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/actions.py
+
+clean:
+	rm -rf $(VENV) .stamen
