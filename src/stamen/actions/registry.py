@@ -6,14 +6,54 @@ these declarations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from PIL import ImageColor
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from stamen.errors import NotFound
 from stamen.execution.context import RunContext
 
 SlotType = Literal["image", "video", "text", "audio"]
+
+
+def check_color(value: str) -> str:
+    try:
+        ImageColor.getrgb(value)
+    except ValueError:
+        raise ValueError("must be a colour such as #ff0000, #ff000080 or a CSS colour name") from None
+    return value
+
+
+Color = Annotated[str, AfterValidator(check_color)]
+"""A colour string (`#rrggbb`, `#rrggbbaa`, CSS name); shown as a `color` control in the catalog."""
+
+
+class Point2D(BaseModel):
+    """A `point2d` param `{x, y}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    x: float
+    y: float
+
+
+class Point3D(BaseModel):
+    """A `point3d` param `{x, y, z}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    x: float
+    y: float
+    z: float
+
+
+class Interval(BaseModel):
+    """An `interval` param `{min, max}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    min: float
+    max: float
 
 
 class ActionParams(BaseModel):
@@ -38,7 +78,7 @@ class ActionSpec:
     inputs: list[Slot]
     outputs: list[Slot]
     params: type[ActionParams]
-    run: Callable[[RunContext, ActionParams], None]
+    run: Callable[[RunContext, Any], None]  # called with an instance of `params`
     language: Literal["javascript", "python"] = "python"
     charged_cost: float = 0.0
     estimated_seconds: int | None = None
@@ -47,6 +87,20 @@ class ActionSpec:
 
 
 ACTIONS: dict[str, ActionSpec] = {}
+Implementation = TypeVar("Implementation", bound=Callable[..., None])
+
+
+def get_action(action_id: str) -> ActionSpec:
+    """The declaration for a raw slug; import `stamen.actions` first so every module has registered."""
+    spec = ACTIONS.get(action_id)
+    if spec is None:
+        raise NotFound(f"action {action_id} not found")
+    return spec
+
+
+def all_actions() -> list[ActionSpec]:
+    """Every declared action, ordered by id (legacy and `-browser` twins sit side by side)."""
+    return [ACTIONS[action_id] for action_id in sorted(ACTIONS)]
 
 
 def register(spec: ActionSpec) -> ActionSpec:
@@ -65,11 +119,17 @@ def action(
     outputs: list[Slot],
     params: type[ActionParams],
     language: Literal["javascript", "python"] = "python",
+    charged_cost: float = 0.0,
     estimated_seconds: int | None = None,
-) -> Callable[[Callable[[RunContext, ActionParams], None]], Callable[[RunContext, ActionParams], None]]:
-    """Decorator form of `register` for an implementation function `fn(ctx, params)`."""
+    twin_of: str | None = None,
+    tags: list[str] | None = None,
+) -> Callable[[Implementation], Implementation]:
+    """Decorator form of `register` for an implementation function `fn(ctx, params)`.
 
-    def wrap(fn: Callable[[RunContext, ActionParams], None]) -> Callable[[RunContext, ActionParams], None]:
+    Stack two decorators to declare a `-browser` twin (own id and Params, `twin_of=`) on the same function.
+    """
+
+    def wrap(fn: Implementation) -> Implementation:
         register(
             ActionSpec(
                 action_id=action_id,
@@ -80,7 +140,10 @@ def action(
                 params=params,
                 run=fn,
                 language=language,
+                charged_cost=charged_cost,
                 estimated_seconds=estimated_seconds,
+                twin_of=twin_of,
+                tags=list(tags or []),
             )
         )
         return fn

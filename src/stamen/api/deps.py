@@ -12,11 +12,11 @@ from stamen.services import idempotency
 from stamen.services.keys import Principal
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def get_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def get_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
     return request.app.state.runtime.keys.authenticate(authorization)
 
 
@@ -25,7 +25,7 @@ def read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def idempotency_key(idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str | None:
+async def idempotency_key(idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str | None:
     return idempotency.check_key(idempotency_key)
 
 

@@ -29,11 +29,11 @@ async def run_generation(runtime: "Runtime", run: Run, ctx: RunContext) -> None:
 
 
 async def run_action(runtime: "Runtime", run: Run, ctx: RunContext) -> None:
-    from stamen.actions import registry
+    from stamen.actions import get_action, validate_params
     from stamen.services.inputs import resolve_action_inputs
 
-    spec = registry.get_action(run.target)
-    params = registry.validate_params(spec, run.request.get("params"))
+    spec = get_action(run.target)
+    params = validate_params(spec, run.request.get("params"))
     ctx.params = params.model_dump()
     ctx.inputs = await resolve_action_inputs(runtime, run.workspace_id, run.request["bound_inputs"], ctx)
     loop = asyncio.get_running_loop()

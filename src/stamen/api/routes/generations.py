@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from stamen.api.deps import IdempotencyKeyDep, PrincipalDep, ReadSession, RuntimeDep
 from stamen.api.presenters import generation_list_item, run_created
@@ -28,13 +29,17 @@ def _create(runtime, principal, body: GenerateBody, key: str | None, scope: str)
 
 
 @router.post("/generate", status_code=201)
-def create_generation(body: GenerateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep):
-    return _create(runtime, principal, body, key, "generate")
+async def create_generation(
+    body: GenerateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep
+):
+    return await run_in_threadpool(_create, runtime, principal, body, key, "generate")
 
 
 @router.post("/runs/generation", status_code=201, deprecated=True)
-def start_generation_run(body: GenerateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep):
-    return _create(runtime, principal, body, key, "runs/generation")
+async def start_generation_run(
+    body: GenerateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep
+):
+    return await run_in_threadpool(_create, runtime, principal, body, key, "runs/generation")
 
 
 @router.get("/generations")
