@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     max_attempts: int = 3  # executions of one run before it fails with worker_lost
     sweep_interval_seconds: float = 2.0
 
+    max_fetch_bytes: int = 2 * 1024**3  # URL inputs of action runs
+    fetch_timeout_seconds: float = 120.0
+    max_upload_bytes: int = 4 * 1024**3  # signed-reservation uploads
+    max_url_asset_bytes: int = 50 * 1024**2  # POST /assets with an https source
+    upload_window_seconds: int = 3600  # how long a signed upload reservation stays open
+
     default_credits: float | None = None  # balance of new workspaces in USD; None = unlimited
 
     @property

@@ -50,9 +50,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         api.include_router(module.router)
     app.include_router(api)
 
-    from stamen.api.routes import files
+    from stamen.api.routes import assets, files
 
     app.include_router(files.router)
+    app.include_router(assets.uploads)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

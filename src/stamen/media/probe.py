@@ -24,6 +24,15 @@ class MediaInfo:
     video_codec: str | None = None
     audio_codec: str | None = None
     sample_rate: int | None = None
+    pixel_format: str | None = None  # e.g. yuv420p; decides whether a stream can be copied to MP4
+    audio_channels: int | None = None
+    video_duration: float | None = None  # of the first video stream, when the container says
+    audio_duration: float | None = None  # of the first audio stream, when the container says
+
+    @property
+    def is_still_image(self) -> bool:
+        """A picture opened as a one-frame video (PNG, JPEG, WebP...), which is not a video input."""
+        return self.format_name.endswith("_pipe") or self.format_name in {"image2", "gif", "webp"}
 
 
 def probe(path: Path | str) -> MediaInfo:
@@ -50,6 +59,44 @@ def probe(path: Path | str) -> MediaInfo:
                 video_codec=video.codec_context.name if video else None,
                 audio_codec=audio.codec_context.name if audio else None,
                 sample_rate=audio.codec_context.sample_rate if audio else None,
+                pixel_format=video.codec_context.pix_fmt if video else None,
+                audio_channels=audio.codec_context.channels if audio else None,
+                video_duration=_stream_seconds(video),
+                audio_duration=_stream_seconds(audio),
             )
     except (av.FFmpegError, OSError, IndexError, ValueError) as error:
         raise RunFailure("input_invalid", f"not a readable media file: {error}") from error
+
+
+def _stream_seconds(stream: av.stream.Stream | None) -> float | None:
+    if stream is None or not stream.duration or not stream.time_base:
+        return None
+    return float(stream.duration * stream.time_base)
+
+
+def check_complete(path: Path | str, info: MediaInfo) -> None:
+    """Raise RunFailure('input_invalid') when the file's packets stop well before its stated duration.
+
+    A truncated MP4 whose index sits at the front opens fine and ffmpeg then exits 0 with a short
+    output; reading the packets after the last seek point (at most one GOP, no decoding) catches it.
+    """
+    if not info.duration:
+        return
+    tolerance = max(0.5, 0.05 * info.duration)
+    last_end = 0.0
+    try:
+        with av.open(str(path)) as container:
+            start = container.start_time / 1_000_000 if container.start_time else 0.0
+            target = max(0.0, info.duration - tolerance) + start
+            container.seek(int(target * 1_000_000), backward=True)
+            for packet in container.demux():
+                if packet.size and packet.pts is not None and packet.time_base:
+                    packet_end = (packet.pts + (packet.duration or 0)) * packet.time_base
+                    last_end = max(last_end, float(packet_end) - start)
+    except av.FFmpegError:
+        pass  # a read error near the end is judged by how far the packets got
+    if last_end < info.duration - tolerance:
+        raise RunFailure(
+            "input_invalid",
+            f"the file is truncated or damaged: its data stops at {last_end:.1f} s of {info.duration:.1f} s",
+        )

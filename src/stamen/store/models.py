@@ -109,3 +109,26 @@ class Feedback(Base):
     detail: Mapped[str] = mapped_column(Text)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending_upload | ready | failed
+    uploaded_via: Mapped[str] = mapped_column(String(16))  # direct | url | signed_url
+    content_type: Mapped[str | None] = mapped_column(String(100), nullable=True)  # detected
+    upload_content_type: Mapped[str | None] = mapped_column(String(100), nullable=True)  # declared
+    name: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    folder: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    failure_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    blob_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    upload_token: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    upload_expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
