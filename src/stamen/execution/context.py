@@ -47,6 +47,15 @@ class RunContext:
     prompt: str | None = None
     on_progress: Callable[[float], None] | None = None
     outputs: list[SavedOutput] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)  # checkpoint restored from an earlier attempt
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        """Persist handler state (JSON) so a retried run resumes instead of redoing finished work.
+        Blocking (a DB write): call it from a worker thread or via asyncio.to_thread."""
+        self.state = state
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(state)
 
     def progress(self, pct: float) -> None:
         """Report 0–100; the worker keeps it non-decreasing and rate-limits writes."""

@@ -43,7 +43,10 @@ class Worker:
             return
         workdir = settings.data_dir / "work" / run_id
         progress = _ProgressBox()
-        ctx = RunContext(run_id=run_id, workdir=workdir, on_progress=progress.set)
+        ctx = RunContext(
+            run_id=run_id, workdir=workdir, on_progress=progress.set, state=dict(run.state or {}),
+            on_checkpoint=lambda state: self._checkpoint(run_id, state),
+        )
         heartbeat = asyncio.create_task(self._heartbeat(run_id, progress))
         try:
             await handler_for(run.kind)(self.runtime, run, ctx)
@@ -108,6 +111,10 @@ class Worker:
                 record["content_type"] = content_type
             outputs.append(record)
         return outputs
+
+    def _checkpoint(self, run_id: str, state: dict) -> None:
+        with self.runtime.db.session() as session:
+            runs.save_state(session, run_id, owner=self.owner, state=state)
 
     def _finish(self, run_id: str, outputs: list[dict]) -> None:
         with self.runtime.db.session() as session:
