@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
+# torch is pinned to the CPU build first, so the diffusers extra's range does not pull a CUDA build.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test,remote]'
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test,remote,diffusers]'
 	touch $(VENV)/.installed-test $(STAMP)
 
 install: $(STAMP)

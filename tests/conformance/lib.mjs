@@ -121,3 +121,73 @@ export async function download(url) {
   const bytes = new Uint8Array(await response.arrayBuffer());
   return { status: response.status, contentType: response.headers.get('content-type') || '', bytes };
 }
+
+/**
+ * Decode a non-interlaced 8-bit PNG (grey, grey+alpha, RGB, RGBA; palette too) into RGBA pixels.
+ * Enough to check what an action did to a small test image.
+ */
+export async function decodePng(bytes) {
+  const { inflateSync } = await import('node:zlib');
+  const { width, height } = pngSize(bytes);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 8;
+  let depth;
+  let colorType;
+  let interlace;
+  let palette = null;
+  let trns = null;
+  const idat = [];
+  while (offset < buf.length) {
+    const length = buf.readUInt32BE(offset);
+    const type = buf.toString('latin1', offset + 4, offset + 8);
+    const data = buf.subarray(offset + 8, offset + 8 + length);
+    if (type === 'IHDR') {
+      depth = data[8];
+      colorType = data[9];
+      interlace = data[12];
+    } else if (type === 'PLTE') palette = data;
+    else if (type === 'tRNS') trns = data;
+    else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
+    offset += 12 + length;
+  }
+  expect(depth === 8 && interlace === 0, 'decodePng handles only 8-bit non-interlaced PNGs', { depth, interlace });
+  const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[colorType];
+  expect(channels, `unsupported PNG colour type ${colorType}`);
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const pixels = Buffer.alloc(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const out = pixels.subarray(y * stride, (y + 1) * stride);
+    const prev = y > 0 ? pixels.subarray((y - 1) * stride, y * stride) : Buffer.alloc(stride);
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? out[i - channels] : 0;
+      const b = prev[i];
+      const c = i >= channels ? prev[i - channels] : 0;
+      let value = line[i];
+      if (filter === 1) value += a;
+      else if (filter === 2) value += b;
+      else if (filter === 3) value += (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        value += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      out[i] = value & 0xff;
+    }
+  }
+  const at = (x, y) => {
+    const i = (y * width + x) * channels;
+    if (colorType === 6) return [pixels[i], pixels[i + 1], pixels[i + 2], pixels[i + 3]];
+    if (colorType === 2) return [pixels[i], pixels[i + 1], pixels[i + 2], 255];
+    if (colorType === 0) return [pixels[i], pixels[i], pixels[i], 255];
+    if (colorType === 4) return [pixels[i], pixels[i], pixels[i], pixels[i + 1]];
+    const index = pixels[i];
+    return [palette[index * 3], palette[index * 3 + 1], palette[index * 3 + 2], trns && index < trns.length ? trns[index] : 255];
+  };
+  return { width, height, at };
+}

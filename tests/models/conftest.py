@@ -78,7 +78,10 @@ class FakeProvider:
                 payload, content_type = _encode(reply.body)
                 try:
                     self.send_response(reply.status)
-                    headers = {"content-type": content_type, **{k.lower(): v for k, v in reply.headers.items()}}
+                    headers = {
+                        "content-type": content_type,
+                        **{k.lower(): v for k, v in reply.headers.items()},
+                    }
                     for name, value in headers.items():
                         self.send_header(name, value)
                     self.send_header("content-length", str(len(payload)))

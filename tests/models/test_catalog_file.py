@@ -58,10 +58,18 @@ def test_toml_entries_become_model_specs(tmp_path):
 
     assert flux.backend == "fal" and flux.target == "fal-ai/flux-2-pro"
     spec = flux.spec
-    assert (spec.model_id, spec.name, spec.type, spec.provider) == ("t2i-flux-2-pro", "FLUX.2 [pro]", "image", "fal")
+    assert (spec.model_id, spec.name, spec.type, spec.provider) == (
+        "t2i-flux-2-pro",
+        "FLUX.2 [pro]",
+        "image",
+        "fal",
+    )
     assert (spec.price, spec.estimated_seconds, spec.capabilities) == (0.05, 12, ("text-to-image",))
     aspect, seed = spec.params
-    assert aspect.default == "1:1" and [(o.value, o.label) for o in aspect.options] == [("1:1", "1:1"), ("16:9", "Wide")]
+    assert aspect.default == "1:1" and [(o.value, o.label) for o in aspect.options] == [
+        ("1:1", "1:1"),
+        ("16:9", "Wide"),
+    ]
     assert seed.type == "seed"
     assert voice.spec.type == "audio" and not voice.declares_params
 
@@ -101,9 +109,14 @@ def test_models_file_is_reread_when_it_changes(tmp_path):
         ('[[models]]\nid = "t2i-x"\n', "`backend` is required"),
         ('[[models]]\nid = "t2i-x"\nbackend = "fal"\ncolour = "red"\n', "unknown keys colour"),
         ('[[models]]\nid = "t2i-x"\nbackend = "fal"\nprice = -1\n', "`price` must be a number ≥ 0"),
-        ('[[models]]\nid = "t2i-x"\nbackend = "fal"\n[[models.params]]\nname = "n"\ntype = "integer"\n',
-         "type must be one of"),
-        ('[[models]]\nid = "t2i-x"\nbackend = "fal"\n[[models]]\nid = "t2i-x"\nbackend = "fal"\n', "appears twice"),
+        (
+            '[[models]]\nid = "t2i-x"\nbackend = "fal"\n[[models.params]]\nname = "n"\ntype = "integer"\n',
+            "type must be one of",
+        ),
+        (
+            '[[models]]\nid = "t2i-x"\nbackend = "fal"\n[[models]]\nid = "t2i-x"\nbackend = "fal"\n',
+            "appears twice",
+        ),
         ("models = [", "not valid TOML"),
     ],
 )

@@ -160,7 +160,9 @@ async def test_image_to_image_uses_the_source_image(backend, ctx, fake_provider)
     source.save(buffer, format="PNG")
     url = fake_provider.serve_file("/inputs/blue.png", buffer.getvalue(), "image/png")
 
-    await backend.generate(request_for(backend, num_inference_steps=4, strength=0.5, seed=3, image_url=url), ctx)
+    await backend.generate(
+        request_for(backend, num_inference_steps=4, strength=0.5, seed=3, image_url=url), ctx
+    )
     assert png_of(ctx.outputs[0]).size == (48, 32)
 
 

@@ -84,7 +84,9 @@ def test_models_are_addressed_by_their_fal_endpoint_ids(backend_for):
     assert specs["fal-ai/kling-video"].type == "video"
 
 
-async def test_queue_run_submits_polls_and_copies_the_image(backend_for, fake_provider, ctx, png_bytes, progress):
+async def test_queue_run_submits_polls_and_copies_the_image(
+    backend_for, fake_provider, ctx, png_bytes, progress
+):
     image_url = fake_provider.serve_file("/cdn/out.png", png_bytes, "image/png")
     queue_app(
         fake_provider,
@@ -119,7 +121,9 @@ async def test_video_output_and_image_input_by_url(backend_for, fake_provider, c
     assert output.path.suffix == ".mp4"
 
 
-async def test_catalog_maps_a_flora_id_and_renames_params(backend_for, fake_provider, ctx, png_bytes, tmp_path):
+async def test_catalog_maps_a_flora_id_and_renames_params(
+    backend_for, fake_provider, ctx, png_bytes, tmp_path
+):
     catalog = tmp_path / "models.yaml"
     catalog.write_text(
         "models:\n"
@@ -193,8 +197,15 @@ async def test_input_the_app_could_not_download_is_input_unreachable(backend_for
         BASE,
         Reply(
             422,
-            {"detail": [{"loc": ["body", "image_url"], "msg": "Failed to download the file.",
-                         "type": "file_download_error"}]},
+            {
+                "detail": [
+                    {
+                        "loc": ["body", "image_url"],
+                        "msg": "Failed to download the file.",
+                        "type": "file_download_error",
+                    }
+                ]
+            },
         ),
     )
     backend = backend_for()

@@ -68,7 +68,9 @@ def test_models_come_from_the_env_list_with_typed_params(backend_for):
 async def test_chat_completion_sends_openai_request_shape_and_saves_text(backend_for, fake_provider, ctx):
     fake_provider.route("POST", "/v1/chat/completions", chat_completion("Hi there"))
     backend = backend_for()
-    await backend.generate(request_for(backend, "llama3.1", "Say hi", system="Be brief", temperature=0.2), ctx)
+    await backend.generate(
+        request_for(backend, "llama3.1", "Say hi", system="Be brief", temperature=0.2), ctx
+    )
 
     [sent] = fake_provider.requests_to("POST", "/v1/chat/completions")
     assert sent.headers["authorization"] == f"Bearer {API_KEY}"
@@ -138,7 +140,9 @@ async def test_speech_saves_audio_with_its_format(backend_for, fake_provider, ct
     audio = b"ID3" + bytes(range(256)) * 4
     fake_provider.route("POST", "/v1/audio/speech", Reply(200, audio, {"content-type": "audio/mpeg"}))
     backend = backend_for()
-    await backend.generate(request_for(backend, "tts-1", "Hello world", voice="nova", response_format="mp3"), ctx)
+    await backend.generate(
+        request_for(backend, "tts-1", "Hello world", voice="nova", response_format="mp3"), ctx
+    )
 
     body = fake_provider.requests_to("POST", "/v1/audio/speech")[0].json()
     assert body == {"model": "tts-1", "input": "Hello world", "voice": "nova", "response_format": "mp3"}
@@ -171,7 +175,9 @@ async def test_rate_limit_is_retried_after_retry_after(backend_for, fake_provide
         "POST",
         "/v1/chat/completions",
         [
-            Reply(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"retry-after": "1"}),
+            Reply(
+                429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"retry-after": "1"}
+            ),
             chat_completion("after the wait"),
         ],
     )
@@ -186,7 +192,9 @@ async def test_rate_limit_is_retried_after_retry_after(backend_for, fake_provide
 
 async def test_persistent_server_errors_fail_with_the_provider_message(backend_for, fake_provider, ctx):
     fake_provider.route(
-        "POST", "/v1/chat/completions", Reply(500, {"error": {"message": "model llama3.1 crashed", "type": "server"}})
+        "POST",
+        "/v1/chat/completions",
+        Reply(500, {"error": {"message": "model llama3.1 crashed", "type": "server"}}),
     )
     backend = backend_for()
     with pytest.raises(RunFailure) as failed:
@@ -230,7 +238,9 @@ async def test_content_filter_finish_reason_is_safety_blocked(backend_for, fake_
 
 async def test_rejected_key_never_appears_in_the_failure(backend_for, fake_provider, ctx):
     def echo_key(request):
-        return Reply(401, {"error": {"message": f"Incorrect API key provided: {request.headers['authorization']}"}})
+        return Reply(
+            401, {"error": {"message": f"Incorrect API key provided: {request.headers['authorization']}"}}
+        )
 
     fake_provider.route("POST", "/v1/chat/completions", echo_key)
     backend = backend_for()
@@ -308,7 +318,7 @@ async def test_catalog_entries_add_models_with_their_own_ids(backend_for, tmp_pa
     catalog = tmp_path / "models.toml"
     catalog.write_text(
         '[[models]]\nid = "t2t-house-llm"\nbackend = "openai"\ntarget = "qwen2.5"\nprice = 0.001\n'
-        'fixed_params = { seed = 7 }\n'
+        "fixed_params = { seed = 7 }\n"
     )
     fake_provider.route("POST", "/v1/chat/completions", chat_completion("ok"))
     backend = backend_for(STAMEN_MODELS_FILE=str(catalog))

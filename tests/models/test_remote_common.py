@@ -86,7 +86,9 @@ async def test_output_download_retries_server_errors(fake_provider, ctx, png_byt
 
 
 async def test_output_data_uri_is_decoded(ctx):
-    await save_remote_output("data:audio/wav;base64,UklGRg==", ctx, "audio", RemoteSettings(), provider="acme")
+    await save_remote_output(
+        "data:audio/wav;base64,UklGRg==", ctx, "audio", RemoteSettings(), provider="acme"
+    )
     [output] = ctx.outputs
     assert output.content_type == "audio/wav" and output.path.read_bytes() == b"RIFF"
 

@@ -94,7 +94,9 @@ async def test_prediction_is_created_polled_and_its_files_copied(
 
 async def test_versioned_target_creates_through_predictions(backend_for, fake_provider, ctx):
     predictions_api(fake_provider, [prediction("succeeded", output="Hello")], create_path="/v1/predictions")
-    backend = backend_for("text:llm=meta/llama:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa")
+    backend = backend_for(
+        "text:llm=meta/llama:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
+    )
     await backend.generate(request_for(backend, "llm", "Say hello"), ctx)
 
     body = fake_provider.requests_to("POST", "/v1/predictions")[0].json()
@@ -113,7 +115,9 @@ async def test_streamed_text_tokens_are_joined(backend_for, fake_provider, ctx):
     assert [(o.media_type, o.text) for o in ctx.outputs] == [("text", "Hello there")]
 
 
-async def test_image_input_is_sent_under_the_catalog_name(backend_for, fake_provider, ctx, png_bytes, tmp_path):
+async def test_image_input_is_sent_under_the_catalog_name(
+    backend_for, fake_provider, ctx, png_bytes, tmp_path
+):
     catalog = tmp_path / "models.toml"
     catalog.write_text(
         '[[models]]\nid = "i2i-kontext"\nbackend = "replicate"\ntarget = "black-forest-labs/flux-kontext-pro"\n'
@@ -144,8 +148,11 @@ async def test_rate_limited_create_waits_for_retry_after(backend_for, fake_provi
     def limited(request):
         calls.append(time.monotonic())
         if len(calls) == 1:
-            return Reply(429, {"title": "Too Many Requests", "detail": "Request was throttled.", "status": 429},
-                         {"retry-after": "1"})
+            return Reply(
+                429,
+                {"title": "Too Many Requests", "detail": "Request was throttled.", "status": 429},
+                {"retry-after": "1"},
+            )
         return Reply(201, created)
 
     fake_provider.route("POST", f"/v1/models/{MODEL}/predictions", limited)
@@ -167,7 +174,11 @@ async def test_failed_prediction_reports_the_model_error(backend_for, fake_provi
 async def test_nsfw_failure_is_safety_blocked(backend_for, fake_provider, ctx):
     predictions_api(
         fake_provider,
-        [prediction("failed", error="NSFW content detected. Try running it again, or try a different prompt.")],
+        [
+            prediction(
+                "failed", error="NSFW content detected. Try running it again, or try a different prompt."
+            )
+        ],
     )
     backend = backend_for()
     with pytest.raises(RunFailure) as failed:
@@ -179,7 +190,14 @@ async def test_invalid_input_is_a_provider_error_with_the_detail(backend_for, fa
     fake_provider.route(
         "POST",
         f"/v1/models/{MODEL}/predictions",
-        Reply(422, {"title": "Input validation failed", "detail": "- input.num_outputs: Must be <= 4", "status": 422}),
+        Reply(
+            422,
+            {
+                "title": "Input validation failed",
+                "detail": "- input.num_outputs: Must be <= 4",
+                "status": 422,
+            },
+        ),
     )
     backend = backend_for()
     with pytest.raises(RunFailure) as failed:
@@ -246,7 +264,9 @@ async def test_malformed_predictions_fail_as_provider_error(backend_for, fake_pr
 
 async def test_token_echoed_by_the_server_never_reaches_the_failure(backend_for, fake_provider, ctx):
     def echo(request):
-        return Reply(401, {"title": "Unauthenticated", "detail": f"bad token {request.headers['authorization']}"})
+        return Reply(
+            401, {"title": "Unauthenticated", "detail": f"bad token {request.headers['authorization']}"}
+        )
 
     fake_provider.route("POST", f"/v1/models/{MODEL}/predictions", echo)
     backend = backend_for()

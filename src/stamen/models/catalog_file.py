@@ -47,7 +47,18 @@ ENTRY_KEYS = {
     "id", "name", "type", "backend", "target", "provider", "price", "estimated_seconds", "params",
     "capabilities", "beta", "param_names", "fixed_params",
 }  # fmt: skip
-PARAM_KEYS = {"name", "type", "required", "default", "description", "label", "min", "max", "options", "properties"}
+PARAM_KEYS = {
+    "name",
+    "type",
+    "required",
+    "default",
+    "description",
+    "label",
+    "min",
+    "max",
+    "options",
+    "properties",
+}
 
 DefaultParams = Mapping[str, Sequence[ModelParam]]
 
@@ -72,7 +83,9 @@ class CatalogEntry:
 
     def provider_inputs(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Params renamed for the provider, fixed params merged in, unset (None) values left out."""
-        inputs = {self.param_names.get(name, name): value for name, value in params.items() if value is not None}
+        inputs = {
+            self.param_names.get(name, name): value for name, value in params.items() if value is not None
+        }
         return {**inputs, **self.fixed_params}
 
 
@@ -179,7 +192,9 @@ def parse_model_list(
             target=target,
             estimated_seconds=(estimated_seconds or {}).get(model_type, 10),
         )
-        entries.append(with_default_params(CatalogEntry(spec, backend, declares_params=False), default_params))
+        entries.append(
+            with_default_params(CatalogEntry(spec, backend, declares_params=False), default_params)
+        )
     return entries
 
 
@@ -222,7 +237,9 @@ def _entry(raw: Any, where: str) -> CatalogEntry:
         beta=bool(raw.get("beta", False)),
         target=_string(raw, "target", where) or model_id,
     )
-    return CatalogEntry(spec, backend, dict(param_names), dict(fixed_params), declares_params=raw_params is not None)
+    return CatalogEntry(
+        spec, backend, dict(param_names), dict(fixed_params), declares_params=raw_params is not None
+    )
 
 
 def _param(raw: Any, where: str) -> ModelParam:

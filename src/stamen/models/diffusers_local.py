@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,18 @@ DEFAULT_PARAMS: tuple[ModelParam, ...] = (
     ModelParam("seed", "seed"),
     ModelParam("negative_prompt", "string"),
     ModelParam("image_url", "string", description="Source image (image-to-image)"),
-    ModelParam("strength", "float", min=0, max=1, description="How far image-to-image departs from the source"),
+    ModelParam(
+        "strength", "float", min=0, max=1, description="How far image-to-image departs from the source"
+    ),
 )
-PIPELINE_ARGUMENTS = ("num_inference_steps", "guidance_scale", "width", "height", "negative_prompt", "strength")
+PIPELINE_ARGUMENTS = (
+    "num_inference_steps",
+    "guidance_scale",
+    "width",
+    "height",
+    "negative_prompt",
+    "strength",
+)
 
 
 class _Stopped(Exception):
@@ -79,7 +89,10 @@ class DiffusersBackend:
             stop.set()
 
         await run_with_deadline(
-            self._generate(entry, request, ctx, stop), self.timeout_seconds, provider=PROVIDER, on_give_up=give_up
+            self._generate(entry, request, ctx, stop),
+            self.timeout_seconds,
+            provider=PROVIDER,
+            on_give_up=give_up,
         )
 
     async def _generate(
@@ -88,14 +101,18 @@ class DiffusersBackend:
         params = dict(request.params)
         source_path = None
         if params.get("image_url"):
-            source_path = (await fetch_input(params["image_url"], ctx, self.fetch_settings, name="image_url")).path
+            source_path = (
+                await fetch_input(params["image_url"], ctx, self.fetch_settings, name="image_url")
+            ).path
         loop = asyncio.get_running_loop()
 
         def report(pct: float) -> None:
             loop.call_soon_threadsafe(ctx.progress, pct)
 
         ctx.progress(1)
-        png = await asyncio.to_thread(self._run, entry.target, request.prompt, params, source_path, report, stop)
+        png = await asyncio.to_thread(
+            self._run, entry.target, request.prompt, params, source_path, report, stop
+        )
         ctx.save_output(png, "image", content_type="image/png", suffix=".png")
 
     def _run(
@@ -127,7 +144,9 @@ class DiffusersBackend:
             arguments["generator"] = torch.Generator(device="cpu").manual_seed(int(params["seed"]))
         steps = int(arguments.get("num_inference_steps", 25))
 
-        def on_step_end(pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
+        def on_step_end(
+            pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]
+        ) -> dict[str, Any]:
             if stop.is_set():
                 raise _Stopped()
             report(10 + 85 * (step + 1) / max(steps, 1))
@@ -165,7 +184,9 @@ class DiffusersBackend:
                 try:
                     self._pipelines[key] = AutoPipelineForImage2Image.from_pipe(base)
                 except ValueError as exc:
-                    raise RunFailure("provider_error", f"{target} has no image-to-image pipeline: {exc}") from None
+                    raise RunFailure(
+                        "provider_error", f"{target} has no image-to-image pipeline: {exc}"
+                    ) from None
             return self._pipelines[key]
 
     def _load(self, target: str) -> Any:
@@ -177,14 +198,17 @@ class DiffusersBackend:
         dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         logger.info("loading diffusers pipeline %s on %s", source, self.device)
         try:
-            pipeline = DiffusionPipeline.from_pretrained(
-                source, local_files_only=True, cache_dir=self.cache_dir, torch_dtype=dtype
-            )
-        except (OSError, ValueError, EnvironmentError) as exc:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+                pipeline = DiffusionPipeline.from_pretrained(  # torch_dtype: understood by diffusers >= 0.30
+                    source, local_files_only=True, cache_dir=self.cache_dir, torch_dtype=dtype
+                )
+        except (OSError, ValueError) as exc:
             where = "folder" if local.is_dir() else "local Hugging Face cache"
             hint = "" if local.is_dir() else f"; fetch it beforehand, e.g. `hf download {target}`"
             raise RunFailure(
-                "provider_error", f"cannot load diffusers model {target} from the {where}: {_first_line(exc)}{hint}"
+                "provider_error",
+                f"cannot load diffusers model {target} from the {where}: {_first_line(exc)}{hint}",
             ) from None
         pipeline.set_progress_bar_config(disable=True)
         return pipeline.to(self.device)

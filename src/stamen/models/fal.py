@@ -104,7 +104,7 @@ class FalBackend:
             )
         except RunFailure as exc:
             raise failure(exc.code, exc.message, [self._key]) from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any other provider/client error becomes a RunFailure
             raise self._failure(exc) from None
 
     async def _generate(
@@ -147,7 +147,9 @@ class FalBackend:
         if model.type == "text":
             text = next((result[k] for k in TEXT_KEYS if isinstance(result.get(k), str)), None)
             if text is None:
-                raise RunFailure("provider_error", f"{PROVIDER} returned no text (keys: {sorted(result)[:10]})")
+                raise RunFailure(
+                    "provider_error", f"{PROVIDER} returned no text (keys: {sorted(result)[:10]})"
+                )
             ctx.save_output(text, "text")
             return
         nsfw = result.get("has_nsfw_concepts")
@@ -160,7 +162,12 @@ class FalBackend:
             )
         for file in files:
             await save_remote_output(
-                file["url"], ctx, model.type, self.settings, provider=PROVIDER, content_type=file.get("content_type")
+                file["url"],
+                ctx,
+                model.type,
+                self.settings,
+                provider=PROVIDER,
+                content_type=file.get("content_type"),
             )
 
     async def _call(self, make_call: Any) -> Any:
@@ -229,7 +236,10 @@ def classify_fal_error(exc: BaseException) -> RetryAdvice | None:
     import httpx
 
     if isinstance(exc, fal_client.client.FalClientHTTPError):
-        if fal_error_type(exc) in ERROR_CODE_BY_TYPE or exc.response_headers.get("x-fal-retryable") == "false":
+        if (
+            fal_error_type(exc) in ERROR_CODE_BY_TYPE
+            or exc.response_headers.get("x-fal-retryable") == "false"
+        ):
             return None
         return retry_advice_for_status(exc.status_code, exc.response_headers)
     if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.TimeoutException):

@@ -26,6 +26,7 @@ from stamen.models.remote_common import (
     failure_for_status,
     fetch_input,
     looks_like_safety_block,
+    redact,
     retry_advice_for_status,
     run_with_deadline,
     save_remote_output,
@@ -119,7 +120,7 @@ class OpenAICompatBackend:
                 api_key=self._api_key or PLACEHOLDER_KEY, base_url=self.base_url, max_retries=0, timeout=5
             )
             names = [model.id for model in client.models.list()]
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - discovery is best effort; the server may be down
             logger.warning("could not list models of %s: %s", self.base_url, self._redact(str(exc)))
             return
         items = [f"{guess_type(n)}:{n}" for n in names if guess_type(n)]
@@ -141,7 +142,7 @@ class OpenAICompatBackend:
             )
         except RunFailure as exc:
             raise failure(exc.code, exc.message, [self._api_key]) from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any other provider/client error becomes a RunFailure
             raise self._failure(exc) from None
 
     async def _generate(self, entry: CatalogEntry, request: GenerationRequest, ctx: RunContext) -> None:
@@ -198,7 +199,9 @@ class OpenAICompatBackend:
             source = await fetch_input(image_url, ctx, self.settings, name="image_url")
             upload = (source.path.name, source.path.read_bytes(), source.content_type or "image/png")
             response = await self._call(
-                lambda: self._client.images.edit(model=entry.target, prompt=request.prompt, image=upload, **inputs)
+                lambda: self._client.images.edit(
+                    model=entry.target, prompt=request.prompt, image=upload, **inputs
+                )
             )
         else:
             response = await self._call(
@@ -217,7 +220,9 @@ class OpenAICompatBackend:
             elif url:
                 source_uri = url
             else:
-                raise RunFailure("provider_error", f"{PROVIDER} returned an image with neither b64_json nor url")
+                raise RunFailure(
+                    "provider_error", f"{PROVIDER} returned an image with neither b64_json nor url"
+                )
             await save_remote_output(source_uri, ctx, "image", self.settings, provider=PROVIDER)
 
     async def _speech(self, entry: CatalogEntry, request: GenerationRequest, ctx: RunContext) -> None:
@@ -241,8 +246,6 @@ class OpenAICompatBackend:
         return await with_retries(make_call, classify_openai_error, self.settings, what=f"{PROVIDER} request")
 
     def _redact(self, text: str) -> str:
-        from stamen.models.remote_common import redact
-
         return redact(text, [self._api_key])
 
     def _failure(self, exc: BaseException) -> RunFailure:
@@ -272,7 +275,7 @@ def openai_error_message(exc: Any) -> str:
         return error
     try:
         return exc.response.text[:500] or str(exc.message)
-    except Exception:
+    except Exception:  # noqa: BLE001 - an unread or odd response body: fall back to the message
         return str(getattr(exc, "message", exc))
 
 
@@ -322,7 +325,9 @@ def load(settings_env: Mapping[str, str] = os.environ) -> OpenAICompatBackend | 
     entries += catalog_file.entries_for(PROVIDER, settings_env, default_params=DEFAULT_PARAMS)
     for entry in entries:
         if entry.spec.type not in DEFAULT_PARAMS:
-            raise CatalogError(f"model {entry.spec.model_id}: the openai backend serves text, image and audio only")
+            raise CatalogError(
+                f"model {entry.spec.model_id}: the openai backend serves text, image and audio only"
+            )
     return OpenAICompatBackend(
         base_url=(base_url or DEFAULT_BASE_URL).rstrip("/"),
         api_key=api_key,

@@ -155,7 +155,9 @@ def failure_for_status(
     if status in (400, 403, 422) and looks_like_safety_block(detail):
         return failure("safety_blocked", f"{provider} refused the request: {detail}", secrets)
     if status in (401, 403):
-        return failure("provider_error", f"{provider} rejected Stamen's credentials ({status}): {detail}", secrets)
+        return failure(
+            "provider_error", f"{provider} rejected Stamen's credentials ({status}): {detail}", secrets
+        )
     if status == 429:
         return failure("provider_error", f"{provider} is rate limiting requests (429): {detail}", secrets)
     label = f"HTTP {status}" if status else "error"
@@ -209,7 +211,9 @@ async def with_retries(
             else:
                 delay = settings.retry_base_seconds * (2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
             delay = min(delay, settings.retry_max_seconds)
-            logger.info("retrying %s in %.2fs (attempt %d failed: %s)", what, delay, attempt, type(exc).__name__)
+            logger.info(
+                "retrying %s in %.2fs (attempt %d failed: %s)", what, delay, attempt, type(exc).__name__
+            )
             await asyncio.sleep(delay)
             attempt += 1
 
@@ -237,7 +241,9 @@ def classify_httpx_error(exc: BaseException) -> RetryAdvice | None:
 # --- progress and deadlines ------------------------------------------------------------------------------
 
 
-def estimated_progress(elapsed: float, estimated_seconds: float, start: float = 10.0, end: float = 90.0) -> float:
+def estimated_progress(
+    elapsed: float, estimated_seconds: float, start: float = 10.0, end: float = 90.0
+) -> float:
     """A progress figure that rises with elapsed time and approaches `end` without reaching it."""
     scale = max(estimated_seconds, 1.0)
     return start + (end - start) * (1.0 - math.exp(-elapsed / scale))
@@ -267,7 +273,7 @@ async def _give_up(on_give_up: Callable[[], Awaitable[None]] | None) -> None:
         return
     try:
         await asyncio.shield(asyncio.wait_for(on_give_up(), timeout=10))
-    except Exception as exc:  # best effort: the run fails either way
+    except Exception as exc:  # noqa: BLE001 - best effort: the run fails either way
         logger.warning("could not cancel the provider job: %s", type(exc).__name__)
 
 
@@ -345,7 +351,9 @@ async def fetch_input(url: str, ctx: RunContext, settings: RemoteSettings, *, na
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RunFailure("input_unreachable", f"params.{name} must be an http(s) URL")
     if not settings.allow_private_inputs and await asyncio.to_thread(_host_is_private, parts.hostname):
-        raise RunFailure("input_unreachable", f"params.{name} points at a private address, which is not allowed")
+        raise RunFailure(
+            "input_unreachable", f"params.{name} points at a private address, which is not allowed"
+        )
     path = ctx.new_path(f"input_{name}{Path(parts.path).suffix[:8]}")
     try:
         content_type = await _stream_to_file(url, path, settings.max_input_bytes, settings)
@@ -358,7 +366,9 @@ async def fetch_input(url: str, ctx: RunContext, settings: RemoteSettings, *, na
             "input_unreachable", f"params.{name} could not be fetched: HTTP {exc.response.status_code}"
         ) from None
     except httpx.HTTPError as exc:
-        raise RunFailure("input_unreachable", f"params.{name} could not be fetched: {type(exc).__name__}") from None
+        raise RunFailure(
+            "input_unreachable", f"params.{name} could not be fetched: {type(exc).__name__}"
+        ) from None
     return FetchedInput(url, path, content_type or _guess_type(url), path.stat().st_size)
 
 
@@ -371,7 +381,9 @@ async def inputs_for_provider(
         urls = value if isinstance(value, list) else [value]
         converted = []
         for index, url in enumerate(urls):
-            fetched = await fetch_input(url, ctx, settings, name=name if len(urls) == 1 else f"{name}_{index}")
+            fetched = await fetch_input(
+                url, ctx, settings, name=name if len(urls) == 1 else f"{name}_{index}"
+            )
             converted.append(fetched.as_data_uri() if fetched.size <= settings.inline_input_bytes else url)
         prepared[name] = converted if isinstance(value, list) else converted[0]
     return prepared
@@ -385,24 +397,28 @@ class _TooLarge(Exception):
 
 
 async def _stream_to_file(url: str, path: Path, max_bytes: int, settings: RemoteSettings) -> str | None:
-    timeout = httpx.Timeout(settings.request_timeout_seconds, connect=min(30.0, settings.request_timeout_seconds))
+    timeout = httpx.Timeout(
+        settings.request_timeout_seconds, connect=min(30.0, settings.request_timeout_seconds)
+    )
 
     async def attempt() -> str | None:
-        async with httpx.AsyncClient(follow_redirects=True, timeout=timeout) as client:
-            async with client.stream("GET", url) as response:
-                response.raise_for_status()
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise _TooLarge()
-                written = 0
-                with path.open("wb") as sink:
-                    async for chunk in response.aiter_bytes(1 << 16):
-                        written += len(chunk)
-                        if written > max_bytes:
-                            raise _TooLarge()
-                        sink.write(chunk)
-                content_type = response.headers.get("content-type")
-                return content_type.split(";")[0].strip() if content_type else None
+        async with (
+            httpx.AsyncClient(follow_redirects=True, timeout=timeout) as client,
+            client.stream("GET", url) as response,
+        ):
+            response.raise_for_status()
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise _TooLarge()
+            written = 0
+            with path.open("wb") as sink:
+                async for chunk in response.aiter_bytes(1 << 16):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise _TooLarge()
+                    sink.write(chunk)
+            content_type = response.headers.get("content-type")
+            return content_type.split(";")[0].strip() if content_type else None
 
     try:
         return await with_retries(attempt, classify_httpx_error, settings, what=f"download {_safe_url(url)}")
@@ -425,13 +441,17 @@ async def save_remote_output(
     if source.startswith("data:"):
         declared, payload = _decode_data_uri(source, "output", code="provider_error")
         if len(payload) > settings.max_output_bytes:
-            raise RunFailure("provider_error", f"{provider} returned an output over {settings.max_output_bytes} bytes")
+            raise RunFailure(
+                "provider_error", f"{provider} returned an output over {settings.max_output_bytes} bytes"
+            )
         kind = content_type or declared
         ctx.save_output(payload, media_type, content_type=kind, suffix=_extension(kind, ".bin"))
         return
     parts = urlsplit(source)
     if parts.scheme not in ("http", "https"):
-        raise RunFailure("provider_error", f"{provider} returned an output that is not a URL: {source[:80]!r}")
+        raise RunFailure(
+            "provider_error", f"{provider} returned an output that is not a URL: {source[:80]!r}"
+        )
     suffix = Path(parts.path).suffix[:8]
     path = ctx.new_path(f"output_{index}{suffix}")
     try:
@@ -447,9 +467,15 @@ async def save_remote_output(
         ) from None
     except httpx.HTTPError as exc:
         raise RunFailure(
-            "provider_error", f"could not download {provider}'s output ({_safe_url(source)}): {type(exc).__name__}"
+            "provider_error",
+            f"could not download {provider}'s output ({_safe_url(source)}): {type(exc).__name__}",
         ) from None
-    kind = content_type or _useful_type(served_type) or _guess_type(source) or DEFAULT_CONTENT_TYPE.get(media_type)
+    kind = (
+        content_type
+        or _useful_type(served_type)
+        or _guess_type(source)
+        or DEFAULT_CONTENT_TYPE.get(media_type)
+    )
     if not suffix and kind:
         renamed = path.with_suffix(_extension(kind, ""))
         path = path.rename(renamed) if renamed != path else path

@@ -70,7 +70,12 @@ class ReplicateBackend:
     name = PROVIDER
 
     def __init__(
-        self, *, token: str, entries: list[CatalogEntry], settings: RemoteSettings, base_url: str | None = None
+        self,
+        *,
+        token: str,
+        entries: list[CatalogEntry],
+        settings: RemoteSettings,
+        base_url: str | None = None,
     ) -> None:
         import httpx
         import replicate  # the `remote` extra
@@ -79,7 +84,9 @@ class ReplicateBackend:
         self.settings = settings
         self._token = token
         self._entries = {entry.spec.model_id: entry for entry in entries}
-        timeout = httpx.Timeout(settings.request_timeout_seconds, connect=min(10.0, settings.request_timeout_seconds))
+        timeout = httpx.Timeout(
+            settings.request_timeout_seconds, connect=min(10.0, settings.request_timeout_seconds)
+        )
         # replicate's client retries GETs on 429/503/504 honouring Retry-After; this inner layer does the same
         # for POSTs answered 429 (nothing was created, so asking again is safe).
         post_retries = RetryTransport(
@@ -109,7 +116,7 @@ class ReplicateBackend:
             )
         except RunFailure as exc:
             raise failure(exc.code, exc.message, [self._token]) from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any other provider/client error becomes a RunFailure
             raise self._failure(exc) from None
 
     async def _generate(
@@ -128,7 +135,9 @@ class ReplicateBackend:
                 if progress is not None:
                     ctx.progress(10 + 80 * progress.percentage)
                 else:
-                    ctx.progress(estimated_progress(time.monotonic() - started, request.model.estimated_seconds))
+                    ctx.progress(
+                        estimated_progress(time.monotonic() - started, request.model.estimated_seconds)
+                    )
             else:
                 ctx.progress(5)
             await asyncio.sleep(self.settings.poll_seconds)
@@ -165,7 +174,9 @@ class ReplicateBackend:
             await save_remote_output(url, ctx, model.type, self.settings, provider=PROVIDER)
 
     async def _call(self, make_call: Any) -> Any:
-        return await with_retries(make_call, classify_replicate_error, self.settings, what=f"{PROVIDER} request")
+        return await with_retries(
+            make_call, classify_replicate_error, self.settings, what=f"{PROVIDER} request"
+        )
 
     def _failure(self, exc: BaseException) -> RunFailure:
         import httpx
