@@ -230,6 +230,7 @@ def video_effect(ctx: RunContext, params: VideoEffectParams) -> None:
 # ---------------------------------------------------------------- greenscreen-video
 
 KEY_PRESETS = {"green": "#00FF00", "blue": "#0000FF"}
+VP9_SPEED_ARGS = ["-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1"]  # ~4x faster than "good"
 
 
 class GreenscreenVideoParams(ActionParams):
@@ -293,7 +294,7 @@ def greenscreen_video(ctx: RunContext, params: GreenscreenVideoParams) -> None:
     output = ctx.new_path("output.webm")
     args: list[str | Path] = ["-i", source, "-filter_complex", graph, "-map", "[v]", "-map", "0:a?"]
     args += ["-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", "30", "-b:v", "0"]
-    args += ["-deadline", "good", "-cpu-used", "5", "-row-mt", "1", "-c:a", "libopus", "-b:a", "128k", output]
+    args += [*VP9_SPEED_ARGS, "-c:a", "libopus", "-b:a", "128k", output]
     run_ffmpeg(args, expected_duration=video_seconds(info), on_progress=ctx.progress)
     ctx.progress(100)
     ctx.save_output(output, "video", content_type="video/webm")
