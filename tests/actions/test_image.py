@@ -96,7 +96,9 @@ def test_rotate_90_swaps_size_and_moves_marker_to_top_right(make_context, make_i
 
 
 def test_rotate_45_expands_canvas_and_fills_corners(make_context, make_image):
-    out = run_one(make_context({"image": [make_image(size=(200, 100))]}), "rotate-image", angle=45, background="#fff")
+    out = run_one(
+        make_context({"image": [make_image(size=(200, 100))]}), "rotate-image", angle=45, background="#fff"
+    )
     assert out.width > 200 and out.height > 100
     assert rgb_at(out, 0, 0) == WHITE
 
@@ -107,13 +109,20 @@ def test_rotate_transparent_background_gives_transparent_corners(make_context, m
 
 
 def test_rotate_legacy_expand_false_keeps_size(make_context, make_image):
-    out = run_one(make_context({"image": [make_image(size=(200, 100))]}), "rotate-image", angle=90, expand=False)
+    out = run_one(
+        make_context({"image": [make_image(size=(200, 100))]}), "rotate-image", angle=90, expand=False
+    )
     assert out.size == (200, 100)
 
 
 def test_rotate_shrink_crops_away_empty_corners(make_context, make_image):
-    out = run_one(make_context({"image": [make_image(size=(200, 100))]}), "rotate-image-browser",
-                  angle=20, canvas_mode="shrink", background="#00ff00")  # fmt: skip
+    out = run_one(
+        make_context({"image": [make_image(size=(200, 100))]}),
+        "rotate-image-browser",
+        angle=20,
+        canvas_mode="shrink",
+        background="#00ff00",
+    )
     assert out.width < 200 and out.height < 100
     green = np.abs(np.asarray(out.convert("RGB"), np.int16) - (0, 255, 0)).max(axis=2) <= 60
     assert not green.any()
@@ -125,7 +134,9 @@ def test_rotate_browser_rejects_legacy_expand_key():
 
 
 def test_rotate_browser_direction_flips_before_rotating(make_context, make_image):
-    out = run_one(make_context({"image": [make_image()]}), "rotate-image-browser", angle=0, direction="horizontal")
+    out = run_one(
+        make_context({"image": [make_image()]}), "rotate-image-browser", angle=0, direction="horizontal"
+    )
     assert rgb_at(out, 195, 5) == RED and rgb_at(out, 5, 5) == BLUE
 
 
@@ -145,9 +156,13 @@ def test_flip_moves_the_marker_to_the_mirrored_corner(make_context, make_image, 
 
 @pytest.mark.parametrize("action_id", ["change-image-ar", "change-image-ar-browser"])
 @pytest.mark.parametrize("fit", ["crop", "pad"])
-@pytest.mark.parametrize(("ratio", "value"), [("1:1", 1.0), ("16:9", 16 / 9), ("9:16", 9 / 16), ("21:9", 21 / 9)])
+@pytest.mark.parametrize(
+    ("ratio", "value"), [("1:1", 1.0), ("16:9", 16 / 9), ("9:16", 9 / 16), ("21:9", 21 / 9)]
+)
 def test_change_ar_gives_the_target_ratio(make_context, make_image, action_id, fit, ratio, value):
-    out = run_one(make_context({"image": [make_image(size=(200, 100))]}), action_id, aspect_ratio=ratio, fit=fit)
+    out = run_one(
+        make_context({"image": [make_image(size=(200, 100))]}), action_id, aspect_ratio=ratio, fit=fit
+    )
     assert abs(out.width / out.height - value) < 0.02
     if fit == "crop":
         assert out.width <= 200 and out.height <= 100
@@ -156,16 +171,27 @@ def test_change_ar_gives_the_target_ratio(make_context, make_image, action_id, f
 
 
 def test_change_ar_pad_uses_pad_color_and_keeps_the_image(make_context, make_image):
-    out = run_one(make_context({"image": [make_image(size=(200, 100))]}), "change-image-ar",
-                  aspect_ratio="1:1", fit="pad", pad_color="#ffffff")  # fmt: skip
+    out = run_one(
+        make_context({"image": [make_image(size=(200, 100))]}),
+        "change-image-ar",
+        aspect_ratio="1:1",
+        fit="pad",
+        pad_color="#ffffff",
+    )
     assert out.size == (200, 200)
     assert rgb_at(out, 100, 10) == WHITE and rgb_at(out, 100, 190) == WHITE
     assert rgb_at(out, 5, 55) == RED and rgb_at(out, 150, 120) == BLUE
 
 
 def test_change_ar_blur_background_fills_padding_with_image_colours(make_context, make_image):
-    out = run_one(make_context({"image": [make_image(size=(200, 100))]}), "change-image-ar",
-                  aspect_ratio="1:1", fit="pad", background_mode="blur", blur_amount=5)  # fmt: skip
+    out = run_one(
+        make_context({"image": [make_image(size=(200, 100))]}),
+        "change-image-ar",
+        aspect_ratio="1:1",
+        fit="pad",
+        background_mode="blur",
+        blur_amount=5,
+    )
     assert out.size == (200, 200)
     assert rgb_at(out, 150, 190)[2] > 200  # the blurred blue, not a flat pad colour
 
@@ -190,16 +216,25 @@ def test_side_by_side_width_is_the_sum_of_widths(make_context, make_image, actio
 
 def test_side_by_side_gap_and_match_shortest_scale_to_common_height(make_context, make_image):
     first, second = make_image("a.png", size=(200, 100)), make_image("b.png", size=(100, 50))
-    out = run_one(make_context({"images": [first, second]}), "side-by-side-composite", gap=10,
-                  normalize="match-shortest", background="#ffffff")  # fmt: skip
+    out = run_one(
+        make_context({"images": [first, second]}),
+        "side-by-side-composite",
+        gap=10,
+        normalize="match-shortest",
+        background="#ffffff",
+    )
     assert out.size == (100 + 10 + 100, 50)
     assert rgb_at(out, 105, 25) == WHITE
 
 
 def test_side_by_side_pad_to_largest_keeps_sizes(make_context, make_image):
     first, second = make_image("a.png", size=(200, 100)), make_image("b.png", size=(100, 50))
-    out = run_one(make_context({"images": [first, second]}), "side-by-side-composite",
-                  normalize="pad-to-largest", background="#000000")  # fmt: skip
+    out = run_one(
+        make_context({"images": [first, second]}),
+        "side-by-side-composite",
+        normalize="pad-to-largest",
+        background="#000000",
+    )
     assert out.size == (300, 100)
     assert rgb_at(out, 250, 5) == BLACK and rgb_at(out, 250, 50) == BLUE
 

@@ -21,8 +21,8 @@ from stamen.media.images import (
     gaussian_blur,
     mix,
     open_image,
-    resize,
     save_png,
+    stroke_mask,
     to_float,
 )
 
@@ -139,7 +139,7 @@ def radial_blur(image: Image.Image, strength: float, spin: bool) -> Image.Image:
             sample = zoomed.crop((left, top, left + image.width, top + image.height))
         total += np.asarray(sample, dtype=np.float32)
     coverage = np.maximum(total[..., 3:4], 1e-6)
-    rgb = total[..., :3] / coverage
+    rgb = total[..., :3] / coverage * 255
     alpha = total[..., 3] / RADIAL_SAMPLES
     if image.mode != "RGBA":
         return Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
@@ -200,23 +200,10 @@ def blend_by_mask(original: Image.Image, blurred: Image.Image, mask: np.ndarray)
 def painted_mask(ctx: RunContext, size: tuple[int, int], params: BlurImageBrowserParams) -> np.ndarray:
     """The `draw`-mode mask: input mask marks widened to the brush, feathered by hardness, scaled by
     intensity, inverted by `erase`."""
-    paths = ctx.input_paths("mask")
-    if paths:
-        source = open_image(paths[0])
-        marks = source.convert("L")
-        if source.mode == "RGBA":
-            marks = Image.fromarray(
-                (np.asarray(marks, np.uint16) * np.asarray(source.getchannel("A")) // 255).astype(np.uint8),
-                "L",
-            )
-        marks = resize(marks, size).point(lambda v: 255 if v >= 128 else 0)
-        reach = params.brush_size / 2
-        if reach >= 1:
-            marks = marks.filter(ImageFilter.BoxBlur(reach)).point(lambda v: 255 if v > 0 else 0)
+    strokes = ctx.input_paths("mask")
+    if strokes:
         feather = params.brush_size * (1 - params.brush_hardness) / 2
-        if feather > 0:
-            marks = marks.filter(ImageFilter.GaussianBlur(feather))
-        mask = np.asarray(marks, np.float32) / 255.0
+        mask = stroke_mask(strokes[0], size, widen=params.brush_size / 2, feather=feather)
     else:
         mask = np.zeros((size[1], size[0]), np.float32)
     if params.erase:

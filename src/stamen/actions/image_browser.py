@@ -30,6 +30,7 @@ from stamen.media.images import (
     open_image,
     resize,
     save_png,
+    stroke_mask,
     to_float,
 )
 
@@ -39,21 +40,6 @@ IMAGE_OUT = [Slot("image", "image")]
 def point(x: float, y: float, title: str, description: str) -> Any:
     """A point2d Field defaulting to `{x, y}`."""
     return Field(default_factory=lambda: Point2D(x=x, y=y), title=title, description=description)
-
-
-def mask_from_input(ctx: RunContext, slot: str, size: tuple[int, int], widen: float) -> np.ndarray | None:
-    """A 0..1 mask from a painted-strokes image (white or opaque = painted), each mark widened by `widen` px."""
-    paths = ctx.input_paths(slot)
-    if not paths:
-        return None
-    source = open_image(paths[0])
-    marks = np.asarray(source.convert("L"), np.float32)
-    if source.mode == "RGBA":
-        marks = marks * np.asarray(source.getchannel("A"), np.float32) / 255
-    image = resize(Image.fromarray((marks >= 128).astype(np.uint8) * 255, "L"), size)
-    if widen >= 1:
-        image = image.filter(ImageFilter.BoxBlur(widen)).point(lambda v: 255 if v > 0 else 0)
-    return np.asarray(image.filter(ImageFilter.GaussianBlur(0.7)), np.float32) / 255
 
 
 # ---------------------------------------------------------------- overlay-image-browser
@@ -126,8 +112,9 @@ class DrawImageBrowserParams(ActionParams):
 )
 def draw_image(ctx: RunContext, params: DrawImageBrowserParams) -> None:
     image = open_image(ctx.input_path("image"))
-    painted = mask_from_input(ctx, "mask", image.size, params.size / 2)
-    if painted is not None:
+    strokes = ctx.input_paths("mask")
+    if strokes:
+        painted = stroke_mask(strokes[0], image.size, widen=params.size / 2)
         rgb, alpha = to_float(image)
         if params.erase:
             image = from_float(rgb, (1 - painted) * (1 if alpha is None else alpha))
@@ -156,8 +143,12 @@ def crop(image: Image.Image, params: CropImageBrowserParams) -> Image.Image:
     out_width, out_height = max(1, round(abs(params.size.x) * width)), max(1, round(abs(size_y) * height))
     check_pixels(out_width, out_height)
     center_x, center_y = params.center.x * width, params.center.y * height
-    outside = not (0 <= center_x - out_width / 2 and center_x + out_width / 2 <= width
-                   and 0 <= center_y - out_height / 2 and center_y + out_height / 2 <= height)  # fmt: skip
+    outside = not (
+        0 <= center_x - out_width / 2
+        and center_x + out_width / 2 <= width
+        and 0 <= center_y - out_height / 2
+        and center_y + out_height / 2 <= height
+    )
     if (outside or params.rotation % 360) and image.mode != "RGBA":
         image = image.convert("RGBA")
     if not params.rotation % 360:
@@ -168,9 +159,13 @@ def crop(image: Image.Image, params: CropImageBrowserParams) -> Image.Image:
     # output pixel (u, v) → input: centre + R(angle)·(u - w/2, v - h/2)
     offset_x, offset_y = -out_width / 2, -out_height / 2
     coefficients = (
-        cos_a, -sin_a, center_x + cos_a * offset_x - sin_a * offset_y,
-        sin_a, cos_a, center_y + sin_a * offset_x + cos_a * offset_y,
-    )  # fmt: skip
+        cos_a,
+        -sin_a,
+        center_x + cos_a * offset_x - sin_a * offset_y,
+        sin_a,
+        cos_a,
+        center_y + sin_a * offset_x + cos_a * offset_y,
+    )
     return image.transform(
         (out_width, out_height), Image.Transform.AFFINE, coefficients, resample=Image.Resampling.BICUBIC
     )
@@ -327,8 +322,11 @@ def shader_effect(image: Image.Image, params: ShaderEffectBrowserParams) -> Imag
             ys + params.ripple_amp * np.sin(phase * xs / width),
         )
         if alpha is not None:
-            alpha = sample(alpha, xs + params.ripple_amp * np.sin(phase * ys / height),
-                           ys + params.ripple_amp * np.sin(phase * xs / width))  # fmt: skip
+            alpha = sample(
+                alpha,
+                xs + params.ripple_amp * np.sin(phase * ys / height),
+                ys + params.ripple_amp * np.sin(phase * xs / width),
+            )
     elif effect == "kaleidoscope":
         center_x, center_y = width / 2, height / 2
         angle = np.arctan2(ys - center_y, xs - center_x)

@@ -140,9 +140,23 @@ def color_grade_image(ctx: RunContext, params: ColorGradeImageBrowserParams) -> 
 # ---------------------------------------------------------------- color-filter-image
 
 ColorFilter = Literal[
-    "grayscale", "sepia", "invert", "bw", "posterize", "solarize", "duotone", "clarendon", "moon",
-    "nashville", "noir", "fade", "vignette", "colorpop", "crossprocess", "halftone",
-]  # fmt: skip
+    "grayscale",
+    "sepia",
+    "invert",
+    "bw",
+    "posterize",
+    "solarize",
+    "duotone",
+    "clarendon",
+    "moon",
+    "nashville",
+    "noir",
+    "fade",
+    "vignette",
+    "colorpop",
+    "crossprocess",
+    "halftone",
+]
 
 
 class ColorFilterImageBrowserParams(ActionParams):

@@ -20,10 +20,11 @@ from stamen.media.images import color_array, open_image, parse_color, save_png
 
 Shape = Literal["cube", "sphere", "torus", "cone", "cylinder"]
 CAMERA_DISTANCE = 4.0
-HALF_FOV_TAN = 0.5
-MAX_STEPS = 96
+HALF_FOV_TAN = 0.4
+MAX_STEPS = 64
 HIT_EPSILON = 1e-3
 LIGHT = np.array([-0.4, 0.7, 0.6]) / np.linalg.norm([-0.4, 0.7, 0.6])
+BOUNDING_RADIUS = 1.2  # every shape fits inside this sphere in object space
 SUPERSAMPLE_UP_TO = 1024  # anti-alias by rendering at 2× up to this size
 
 
@@ -51,30 +52,34 @@ def length2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(a * a + b * b)
 
 
-def sdf_for(shape: Shape) -> Callable[[np.ndarray], np.ndarray]:
-    """Signed distance (object space, shapes about 1.4 units across) for points of shape (n, 3)."""
+Distance = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
-    def cube(p: np.ndarray) -> np.ndarray:
-        q = np.abs(p) - 0.65
-        return np.linalg.norm(np.maximum(q, 0), axis=1) + np.minimum(q.max(axis=1), 0)
 
-    def sphere(p: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(p, axis=1) - 0.85
+def sdf_for(shape: Shape) -> Distance:
+    """Signed distance in object space (shapes about 1.4 units across) for coordinate arrays x, y, z."""
 
-    def torus(p: np.ndarray) -> np.ndarray:
-        return length2(length2(p[:, 0], p[:, 2]) - 0.6, p[:, 1]) - 0.25
+    def cube(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        qx, qy, qz = np.abs(x) - 0.65, np.abs(y) - 0.65, np.abs(z) - 0.65
+        outside = np.sqrt(np.maximum(qx, 0) ** 2 + np.maximum(qy, 0) ** 2 + np.maximum(qz, 0) ** 2)
+        return outside + np.minimum(np.maximum(np.maximum(qx, qy), qz), 0)
 
-    def cylinder(p: np.ndarray) -> np.ndarray:
-        dx, dy = length2(p[:, 0], p[:, 2]) - 0.6, np.abs(p[:, 1]) - 0.7
+    def sphere(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        return np.sqrt(x * x + y * y + z * z) - 0.85
+
+    def torus(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        return length2(length2(x, y) - 0.6, z) - 0.25  # ring in the xy plane, facing the camera
+
+    def cylinder(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        dx, dy = length2(x, z) - 0.6, np.abs(y) - 0.7
         return np.minimum(np.maximum(dx, dy), 0) + length2(np.maximum(dx, 0), np.maximum(dy, 0))
 
-    def cone(p: np.ndarray) -> np.ndarray:
+    def cone(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
         height, radius = 0.7, 0.7  # capped cone, base radius `radius` at y = -height, apex at y = +height
-        qx, qy = length2(p[:, 0], p[:, 2]), p[:, 1]
+        qx, qy = length2(x, z), y
         ca_x = qx - np.minimum(qx, np.where(qy < 0, radius, 0.0))
         ca_y = np.abs(qy) - height
         k2x, k2y = -radius, 2 * height
-        t = np.clip(((0 - qx) * k2x + (height - qy) * k2y) / (k2x * k2x + k2y * k2y), 0, 1)
+        t = np.clip((-qx * k2x + (height - qy) * k2y) / (k2x * k2x + k2y * k2y), 0, 1)
         cb_x, cb_y = qx + k2x * t, qy - height + k2y * t
         sign = np.where((cb_x < 0) & (ca_y < 0), -1.0, 1.0)
         return sign * np.sqrt(np.minimum(ca_x**2 + ca_y**2, cb_x**2 + cb_y**2))
@@ -98,7 +103,9 @@ def texture_coordinates(shape: Shape, p: np.ndarray, normal: np.ndarray) -> tupl
     if shape == "sphere":
         return around, 0.5 - np.arcsin(np.clip(y / np.linalg.norm(p, axis=1), -1, 1)) / math.pi
     if shape == "torus":
-        return around, 0.5 + np.arctan2(y, length2(x, z) - 0.6) / (2 * math.pi)
+        return 0.5 + np.arctan2(y, x) / (2 * math.pi), 0.5 + np.arctan2(z, length2(x, y) - 0.6) / (
+            2 * math.pi
+        )
     axis = np.abs(normal).argmax(axis=1)
     flat_u = np.select([axis == 0, axis == 1], [z * -np.sign(normal[:, 0]), x], x * np.sign(normal[:, 2]))
     flat_v = np.select([axis == 1], [z * np.sign(normal[:, 1])], -y)
@@ -109,22 +116,18 @@ def texture_coordinates(shape: Shape, p: np.ndarray, normal: np.ndarray) -> tupl
     return np.where(caps, flat[0], around), np.where(caps, flat[1], 0.5 - y / 1.4)
 
 
-def render(params: Scene3dImageBrowserParams, texture: np.ndarray | None) -> Image.Image:
+def output_size(params: Scene3dImageBrowserParams) -> tuple[int, int]:
     ratio_w, ratio_h = (int(v) for v in params.aspect_ratio.split(":"))
-    width, height = (
-        (params.size, max(1, round(params.size * ratio_h / ratio_w)))
-        if ratio_w >= ratio_h
-        else (max(1, round(params.size * ratio_w / ratio_h)), params.size)
-    )
+    if ratio_w >= ratio_h:
+        return params.size, max(1, round(params.size * ratio_h / ratio_w))
+    return max(1, round(params.size * ratio_w / ratio_h)), params.size
+
+
+def render(params: Scene3dImageBrowserParams, texture: np.ndarray | None) -> Image.Image:
+    width, height = output_size(params)
     factor = 2 if max(width, height) <= SUPERSAMPLE_UP_TO else 1
     render_w, render_h = width * factor, height * factor
     short = min(render_w, render_h)
-    ys, xs = np.mgrid[0:render_h, 0:render_w].astype(np.float64)
-    u = (xs + 0.5 - render_w / 2) / (short / 2) * HALF_FOV_TAN
-    v = -(ys + 0.5 - render_h / 2) / (short / 2) * HALF_FOV_TAN
-    directions = np.stack([u.ravel(), v.ravel(), -np.ones(u.size)], axis=1)
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-
     rotation = rotation_matrix(params.rotation)
     scale = np.array([params.scale.x, params.scale.y, params.scale.z], np.float64)
     scale = np.where(np.abs(scale) < 1e-3, 1e-3, scale)
@@ -132,64 +135,89 @@ def render(params: Scene3dImageBrowserParams, texture: np.ndarray | None) -> Ima
     origin = np.array([0.0, 0.0, CAMERA_DISTANCE])
     sdf = sdf_for(params.shape)
 
-    def to_object(points: np.ndarray) -> np.ndarray:
-        return ((points - shift) @ rotation) / scale
+    # camera rays (unit directions); those missing the bounding sphere are background without marching
+    ys, xs = np.mgrid[0:render_h, 0:render_w].astype(np.float32)
+    ray_x = ((xs.ravel() + 0.5 - render_w / 2) * (2 * HALF_FOV_TAN / short)).astype(np.float32)
+    ray_y = (-(ys.ravel() + 0.5 - render_h / 2) * (2 * HALF_FOV_TAN / short)).astype(np.float32)
+    inverse_length = 1 / np.sqrt(ray_x * ray_x + ray_y * ray_y + 1)
+    to_center = shift - origin
+    along = (ray_x * to_center[0] + ray_y * to_center[1] - to_center[2]) * inverse_length
+    bound = BOUNDING_RADIUS * np.abs(scale).max()
+    miss = along**2 - (to_center @ to_center - bound**2)
+    active = np.nonzero(miss > 0)[0]
+    depth = np.maximum(along[active] - np.sqrt(miss[active]), 0.0).astype(np.float32)
+    world = np.stack([ray_x[active], ray_y[active], -np.ones(active.size, np.float32)], axis=1)
+    world *= inverse_length[active, None]
 
-    def distance(points: np.ndarray) -> np.ndarray:
-        return sdf(to_object(points)) * np.abs(scale).min()
-
-    depth = np.full(len(directions), CAMERA_DISTANCE - 1.5 * np.abs(scale).max() - np.linalg.norm(shift))
-    depth = np.maximum(depth, 0.0)
-    hit = np.zeros(len(directions), bool)
-    active = np.arange(len(directions))
-    far = CAMERA_DISTANCE + 3 * np.abs(scale).max() + np.linalg.norm(shift)
+    # march in object space: point = start + depth · direction, depth in world units
+    start = ((origin - shift) @ rotation) / scale
+    directions = ((world @ rotation) / scale).astype(np.float32)
+    world_per_object = float(np.abs(scale).min())
+    far = np.linalg.norm(to_center) + bound
+    pixel_angle = 2 * HALF_FOV_TAN / short
+    index = np.arange(active.size)
+    dx, dy, dz = directions[:, 0].copy(), directions[:, 1].copy(), directions[:, 2].copy()
+    hits: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(MAX_STEPS):
-        if active.size == 0:
+        if index.size == 0:
             break
-        step = distance(origin + directions[active] * depth[active, None])
-        depth[active] += step
-        done = step < HIT_EPSILON
-        hit[active[done]] = True
-        active = active[~done & (depth[active] < far)]
+        step = sdf(start[0] + depth * dx, start[1] + depth * dy, start[2] + depth * dz) * world_per_object
+        depth += step
+        done = step < np.maximum(HIT_EPSILON, 0.5 * pixel_angle * depth)
+        hits.append((index[done], depth[done]))
+        keep = ~done & (depth < far)
+        index, depth, dx, dy, dz = index[keep], depth[keep], dx[keep], dy[keep], dz[keep]
 
-    points = origin + directions[hit] * depth[hit, None]
-    object_points = to_object(points)
-    epsilon = 1e-3
-    object_normal = (
-        np.stack(
-            [sdf(object_points + offset) - sdf(object_points - offset) for offset in np.eye(3) * epsilon],
-            axis=1,
-        )
-        / scale
-    )
-    object_normal /= np.maximum(np.linalg.norm(object_normal, axis=1, keepdims=True), 1e-9)
-    normal = object_normal @ rotation.T
-    diffuse = np.clip(normal @ LIGHT, 0, 1)
-    halfway = LIGHT + np.array([0, 0, 1.0])
-    specular = np.clip(normal @ (halfway / np.linalg.norm(halfway)), 0, 1) ** 40
+    hit = np.concatenate([h[0] for h in hits]) if hits else np.zeros(0, np.intp)
+    hit_depth = np.concatenate([h[1] for h in hits]) if hits else np.zeros(0, np.float32)
+    shaded = shade(params, texture, sdf, start + directions[hit] * hit_depth[:, None], rotation, scale)
 
-    albedo = np.broadcast_to(color_array(params.color).astype(np.float64), (len(points), 3))
-    if texture is not None:
-        tu, tv = texture_coordinates(params.shape, object_points, object_normal)
-        th, tw = texture.shape[:2]
-        texels = texture[
-            np.clip((tv % 1) * th, 0, th - 1).astype(np.intp),
-            np.clip((tu % 1) * tw, 0, tw - 1).astype(np.intp),
-        ]
-        albedo = albedo * texels
-    shaded = albedo * (0.3 + 0.7 * diffuse[:, None]) + 0.25 * specular[:, None]
-
-    background = parse_color(params.background)
-    pixels = np.zeros((len(directions), 4))
-    if params.show_background:
-        pixels[:] = np.array(background, np.float64) / 255
-    pixels[hit, :3] = shaded
-    pixels[hit, 3] = 1.0
-    data = np.clip(pixels.reshape(render_h, render_w, 4) * 255 + 0.5, 0, 255).astype(np.uint8)
-    image = Image.fromarray(data, "RGBA")
+    background = parse_color(params.background) if params.show_background else (0, 0, 0, 0)
+    pixels = np.empty((render_h * render_w, 4), np.uint8)
+    pixels[:] = background
+    pixels[active[hit], :3] = np.clip(shaded * 255 + 0.5, 0, 255).astype(np.uint8)
+    pixels[active[hit], 3] = 255
+    image = Image.fromarray(pixels.reshape(render_h, render_w, 4), "RGBA")
     if factor > 1:
         image = image.convert("RGBa").resize((width, height), Image.Resampling.BOX).convert("RGBA")
     return image
+
+
+def shade(
+    params: Scene3dImageBrowserParams,
+    texture: np.ndarray | None,
+    sdf: Distance,
+    points: np.ndarray,
+    rotation: np.ndarray,
+    scale: np.ndarray,
+) -> np.ndarray:
+    """Colour (n, 3) in 0..1 for object-space surface points: texture × colour, Lambert + specular."""
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    epsilon = 1e-3
+    gradient = np.stack(
+        [
+            sdf(x + epsilon, y, z) - sdf(x - epsilon, y, z),
+            sdf(x, y + epsilon, z) - sdf(x, y - epsilon, z),
+            sdf(x, y, z + epsilon) - sdf(x, y, z - epsilon),
+        ],
+        axis=1,
+    )
+    object_normal = gradient / np.maximum(np.linalg.norm(gradient, axis=1, keepdims=True), 1e-9)
+    normal = (object_normal / scale) @ rotation.T
+    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
+    diffuse = np.clip(normal @ LIGHT, 0, 1)
+    halfway = LIGHT + np.array([0, 0, 1.0])
+    specular = np.clip(normal @ (halfway / np.linalg.norm(halfway)), 0, 1) ** 40
+    albedo = np.broadcast_to(color_array(params.color).astype(np.float64), (len(points), 3))
+    if texture is not None:
+        u, v = texture_coordinates(params.shape, points, object_normal)
+        rows, columns = texture.shape[:2]
+        texels = texture[
+            np.clip((v % 1) * rows, 0, rows - 1).astype(np.intp),
+            np.clip((u % 1) * columns, 0, columns - 1).astype(np.intp),
+        ]
+        albedo = albedo * texels
+    return albedo * (0.3 + 0.7 * diffuse[:, None]) + 0.25 * specular[:, None]
 
 
 def scene_texture(ctx: RunContext) -> np.ndarray | None:

@@ -245,3 +245,19 @@ def paste(target: Image.Image, image: Image.Image, position: tuple[int, int]) ->
         target.alpha_composite(layer)
     else:
         target.paste(image, position, image)
+
+
+def stroke_mask(path: Path, size: tuple[int, int], *, widen: float, feather: float = 0.7) -> np.ndarray:
+    """A (height, width) 0..1 mask from a painted-strokes image (white and opaque = painted), resized to
+    `size`, each mark grown by `widen` px and its edge softened by a `feather` px blur."""
+    source = open_image(path)
+    marks = np.asarray(source.convert("L"), np.float32)
+    if source.mode == "RGBA":
+        marks = marks * np.asarray(source.getchannel("A"), np.float32) / 255
+    image = resize(Image.fromarray((marks >= 128).astype(np.uint8) * 255, "L"), size)
+    image = image.point(lambda value: 255 if value >= 128 else 0)
+    if widen >= 1:
+        image = image.filter(ImageFilter.BoxBlur(widen)).point(lambda value: 255 if value > 0 else 0)
+    if feather > 0:
+        image = image.filter(ImageFilter.GaussianBlur(feather))
+    return np.asarray(image, np.float32) / 255
