@@ -76,6 +76,27 @@ async def load(port: int, concurrency: int, seconds: float, make_request) -> dic
     }
 
 
+def wait_idle(port: int, prefix: str, headers: dict, timeout: float = 300.0) -> None:
+    """Let queued runs finish so the read phase measures reads, not the executor draining a backlog."""
+    if not prefix:
+        return
+
+    async def busy() -> bool:
+        connection = Connection(port)
+        await connection.open()
+        for status in ("pending", "running"):
+            _, payload = await connection.request("GET", f"{prefix}/generations?limit=1&status={status}", headers)
+            if json.loads(payload)["generations"]:
+                connection.writer.close()
+                return True
+        connection.writer.close()
+        return False
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and asyncio.run(busy()):
+        time.sleep(0.5)
+
+
 def measure(port: int, prefix: str, headers: dict, body: bytes, args) -> tuple[dict, dict]:
     created: list[str] = []
 
@@ -95,6 +116,7 @@ def measure(port: int, prefix: str, headers: dict, body: bytes, args) -> tuple[d
             created.append(json.loads(payload)["run_id"])
 
     asyncio.run(seed())
+    wait_idle(port, prefix, headers)
 
     def read(index: int, n: int):
         return "GET", f"{prefix}/runs/{created[(index * 7 + n) % len(created)]}", headers, b"", 200

@@ -13,6 +13,7 @@ from stamen.config import Settings
 from stamen.execution.executor import Executor
 from stamen.models.registry import ModelRegistry, build_registry
 from stamen.services.keys import KeyAuthenticator
+from stamen.services.run_cache import TerminalRunCache
 from stamen.services.webhooks import WebhookDispatcher
 from stamen.services.workspaces import Bootstrap, ensure_bootstrap
 from stamen.store.db import Database, migrate
@@ -43,6 +44,7 @@ class Runtime:
         )
         self.models = models or build_registry()
         self.keys = KeyAuthenticator(self.db)
+        self.terminal_runs = TerminalRunCache()
         self.cpu_pool = ThreadPoolExecutor(max_workers=settings.cpu_workers, thread_name_prefix="stamen-cpu")
         self.webhooks = WebhookDispatcher(self.db)
         self.executor: Executor = self._make_executor()

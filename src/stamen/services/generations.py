@@ -30,8 +30,7 @@ def start_generation(
             body.callback_url, allow_private=runtime.settings.webhook_allow_private
         )
     with runtime.db.session() as session:
-        projects.require_workspace(session, body.workspace_id, principal.workspace_id)
-        projects.get_project(session, body.project_id, principal.workspace_id)
+        projects.require_project(session, body.workspace_id, body.project_id, principal.workspace_id)
         run = runs.create_run(
             session,
             runs.NewRun(

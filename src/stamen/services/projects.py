@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from stamen.errors import NotFound
@@ -35,10 +35,17 @@ def get_project(session: Session, project_id: str, caller_workspace_id: str) -> 
     return project
 
 
+def require_project(session: Session, workspace_id: str, project_id: str, caller_workspace_id: str) -> None:
+    """The caller's workspace and a project in it (one query, for the run-creating hot paths), or 404."""
+    if workspace_id != caller_workspace_id:
+        raise NotFound(f"workspace {workspace_id} not found")
+    owner = session.scalar(select(Project.workspace_id).where(Project.id == project_id))
+    if owner != caller_workspace_id:
+        raise NotFound(f"project {project_id} not found")
+
+
 def touch(session: Session, project_id: str) -> None:
-    project = session.get(Project, project_id)
-    if project is not None:
-        project.last_modified = now_ms()
+    session.execute(update(Project).where(Project.id == project_id).values(last_modified=now_ms()))
 
 
 def list_projects(

@@ -70,7 +70,8 @@ class Database:
             session = (self._writers if write else self._readers)()
             try:
                 yield session
-                session.commit()
+                if write:
+                    session.commit()
             except BaseException:
                 session.rollback()
                 raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from stamen.api.deps import IdempotencyKeyDep, PrincipalDep, ReadSession, RuntimeDep
@@ -32,7 +33,7 @@ def _create(runtime, principal, body: GenerateBody, key: str | None, scope: str)
 async def create_generation(
     body: GenerateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep
 ):
-    return await run_in_threadpool(_create, runtime, principal, body, key, "generate")
+    return JSONResponse(await run_in_threadpool(_create, runtime, principal, body, key, "generate"), 201)
 
 
 @router.post("/runs/generation", status_code=201, deprecated=True)
