@@ -136,7 +136,8 @@ def main() -> None:
     env = {**os.environ, "BASELINE_DB": str(workdir / "baseline.db")}
     baseline = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        cwd=ROOT,
+        env=env,
     )
     time.sleep(2)
     try:
@@ -147,8 +148,9 @@ def main() -> None:
 
     server = StamenServer(workdir / "stamen", env={"STAMEN_WORKER_CONCURRENCY": "4"}).start()
     try:
-        body = json.dumps({"type": "text", "prompt": "bench", "workspace_id": server.workspace_id,
-                           "project_id": server.project_id}).encode()
+        body = json.dumps(
+            {"type": "text", "prompt": "bench", "workspace_id": server.workspace_id, "project_id": server.project_id}
+        ).encode()
         headers = {"Authorization": f"Bearer {server.test_key}"}
         stamen_post, stamen_get = measure(server.port, "/api/v1", headers, body, args)
     finally:
@@ -158,9 +160,11 @@ def main() -> None:
     print("| endpoint | baseline rps | Stamen rps | ratio | baseline p50/p99 ms | Stamen p50/p99 ms | errors |")
     print("|---|---|---|---|---|---|---|")
     for name, base, ours in (("POST /generate", base_post, stamen_post), ("GET /runs/{id}", base_get, stamen_get)):
-        print(f"| {name} | {base['rps']:.0f} | {ours['rps']:.0f} | {ours['rps'] / base['rps']:.2f} | "
-              f"{base['p50_ms']:.1f} / {base['p99_ms']:.1f} | {ours['p50_ms']:.1f} / {ours['p99_ms']:.1f} | "
-              f"{ours['errors']} |")
+        print(
+            f"| {name} | {base['rps']:.0f} | {ours['rps']:.0f} | {ours['rps'] / base['rps']:.2f} | "
+            f"{base['p50_ms']:.1f} / {base['p99_ms']:.1f} | {ours['p50_ms']:.1f} / {ours['p99_ms']:.1f} | "
+            f"{ours['errors']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,12 @@ class StamenServer:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
-            STAMEN_DATA_DIR=str(self.data_dir), STAMEN_PORT=str(self.port), STAMEN_HOST="127.0.0.1",
-            STAMEN_API_KEY=self.live_key, STAMEN_WEBHOOK_ALLOW_PRIVATE="1", STAMEN_FETCH_ALLOW_PRIVATE="1",
+            STAMEN_DATA_DIR=str(self.data_dir),
+            STAMEN_PORT=str(self.port),
+            STAMEN_HOST="127.0.0.1",
+            STAMEN_API_KEY=self.live_key,
+            STAMEN_WEBHOOK_ALLOW_PRIVATE="1",
+            STAMEN_FETCH_ALLOW_PRIVATE="1",
         )
         env.update(self.env)
         return env
@@ -54,18 +58,24 @@ class StamenServer:
     def create_key(self, *extra: str) -> str:
         result = subprocess.run(
             [sys.executable, "-m", "stamen.cli", "keys", "create", *extra],
-            env=self._env(), capture_output=True, text=True, check=True,
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return result.stdout.strip().splitlines()[-1]
 
-    def start(self, timeout: float = 30.0) -> "StamenServer":
+    def start(self, timeout: float = 30.0) -> StamenServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.test_key:
             self.test_key = self.create_key("--test")
         self.log_path = self.data_dir / "server.log"
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "stamen.cli", "serve"], env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "stamen.cli", "serve"],
+            env=self._env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -79,7 +89,9 @@ class StamenServer:
         else:
             raise RuntimeError("server did not become healthy")
         headers = {"Authorization": f"Bearer {self.live_key}"}
-        self.workspace_id = httpx.get(f"{self.api_url}/workspaces", headers=headers).json()["workspaces"][0]["workspace_id"]
+        self.workspace_id = httpx.get(f"{self.api_url}/workspaces", headers=headers).json()["workspaces"][0][
+            "workspace_id"
+        ]
         projects = httpx.get(f"{self.api_url}/projects", params={"workspace_id": self.workspace_id}, headers=headers)
         self.project_id = projects.json()["projects"][-1]["project_id"]
         return self

@@ -9,8 +9,11 @@ from sqlalchemy import select
 
 from stamen.config import Settings
 
-app = typer.Typer(help="Stamen: a self-hosted, FLORA-compatible generation server", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Stamen: a self-hosted, FLORA-compatible generation server",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 keys_app = typer.Typer(help="Manage API keys (stored hashed).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
@@ -42,8 +45,9 @@ def serve() -> None:
         typer.echo(f"  workspace_id={boot.workspace_id}  project_id={boot.project_id}")
         typer.echo("The key is shown only now. `stamen keys create` makes more.")
         typer.echo("=" * 72, err=False)
-    uvicorn.run(create_app(runtime=runtime), host=settings.host, port=settings.port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        create_app(runtime=runtime), host=settings.host, port=settings.port, log_level="warning", access_log=False
+    )
 
 
 @keys_app.command("create")
@@ -71,7 +75,9 @@ def keys_list() -> None:
     with runtime.db.session(write=False) as session:
         for record in session.scalars(select(ApiKey).order_by(ApiKey.created_at)):
             state = "revoked" if record.revoked_at else "active"
-            typer.echo(f"{record.id}\t{record.hint}\t{record.mode}\t{state}\t{record.workspace_id}\t{record.name or ''}")
+            typer.echo(
+                f"{record.id}\t{record.hint}\t{record.mode}\t{state}\t{record.workspace_id}\t{record.name or ''}"
+            )
 
 
 @keys_app.command("revoke")
@@ -97,8 +103,10 @@ def webhook_secret() -> None:
 
 
 @app.command()
-def credits(amount: float = typer.Argument(None, help="New balance in USD; omit for unlimited"),
-            workspace: str = typer.Option(None)) -> None:
+def credits(
+    amount: float = typer.Argument(None, help="New balance in USD; omit for unlimited"),
+    workspace: str = typer.Option(None),
+) -> None:
     """Set a workspace's credit balance (runs over it are refused with 402)."""
     from stamen.store.models import Workspace
 

@@ -32,11 +32,11 @@ class InputValidation(StamenError):
     status, code = 400, "input_validation_error"
 
     @classmethod
-    def field(cls, field: str, message: str) -> "InputValidation":
+    def field(cls, field: str, message: str) -> InputValidation:
         return cls(f"{field}: {message}", fields=[FieldError(field, message)])
 
     @classmethod
-    def many(cls, errors: list[FieldError]) -> "InputValidation":
+    def many(cls, errors: list[FieldError]) -> InputValidation:
         summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
         return cls(summary, fields=errors)
 

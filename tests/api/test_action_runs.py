@@ -12,8 +12,12 @@ from tests.api.test_assets import png_bytes, upload
 
 
 def run_action(server, action_id: str, inputs: list[dict], params: dict | None = None) -> httpx.Response:
-    body = {"action_id": action_id, "workspace_id": server.workspace_id, "project_id": server.project_id,
-            "inputs": inputs}
+    body = {
+        "action_id": action_id,
+        "workspace_id": server.workspace_id,
+        "project_id": server.project_id,
+        "inputs": inputs,
+    }
     if params is not None:
         body["params"] = params
     return server.client().post("/runs/action", json=body)
@@ -42,34 +46,50 @@ def test_rotate_image_from_an_asset(server):
 
 def test_output_of_one_run_feeds_the_next(server):
     asset_url = upload(server, png_bytes((64, 32))).json()["url"]
-    first = wait_for_run(server.client(), run_action(server, "rotate-image", [{"type": "image", "url": asset_url}],
-                                                     {"angle": 90}).json()["run_id"])
-    second = wait_for_run(server.client(), run_action(server, "rotate-image", [
-        {"type": "image", "url": first["outputs"][0]["url"]}], {"angle": 90}).json()["run_id"])
+    first = wait_for_run(
+        server.client(),
+        run_action(server, "rotate-image", [{"type": "image", "url": asset_url}], {"angle": 90}).json()["run_id"],
+    )
+    second = wait_for_run(
+        server.client(),
+        run_action(
+            server, "rotate-image", [{"type": "image", "url": first["outputs"][0]["url"]}], {"angle": 90}
+        ).json()["run_id"],
+    )
     assert second["status"] == "completed", second
     assert Image.open(io.BytesIO(httpx.get(second["outputs"][0]["url"]).content)).size == (64, 32)
 
 
 def test_text_action_returns_exact_text(server):
-    created = run_action(server, "find-and-replace-text", [{"type": "text", "text": "cat sat on the cat"}],
-                         {"find": "cat", "replace": "dog", "replace_all": True})
+    created = run_action(
+        server,
+        "find-and-replace-text",
+        [{"type": "text", "text": "cat sat on the cat"}],
+        {"find": "cat", "replace": "dog", "replace_all": True},
+    )
     run = wait_for_run(server.client(), created.json()["run_id"])
     assert run["outputs"][0] == {"output_id": "output_1", "type": "text", "url": "dog sat on the dog"}
 
 
 def test_request_errors_name_fields(server):
-    error = assert_envelope(run_action(server, "no-such-action", [{"type": "text", "text": "x"}]), 400,
-                            "input_validation_error")
+    error = assert_envelope(
+        run_action(server, "no-such-action", [{"type": "text", "text": "x"}]), 400, "input_validation_error"
+    )
     assert error["fields"][0]["field"] == "action_id"
-    error = assert_envelope(run_action(server, "rotate-image", [{"type": "image", "url": "asset_x"}], {"nope": 1}),
-                            400, "input_validation_error")
+    error = assert_envelope(
+        run_action(server, "rotate-image", [{"type": "image", "url": "asset_x"}], {"nope": 1}),
+        400,
+        "input_validation_error",
+    )
     assert "params.nope" in {f["field"] for f in error["fields"]}
     error = assert_envelope(run_action(server, "rotate-image", []), 400, "input_validation_error")
-    error = assert_envelope(run_action(server, "rotate-image", [{"type": "image", "url": "asset_missing"}]), 400,
-                            "input_validation_error")
+    error = assert_envelope(
+        run_action(server, "rotate-image", [{"type": "image", "url": "asset_missing"}]), 400, "input_validation_error"
+    )
     assert error["fields"][0]["field"] == "inputs[0].url"
-    assert_envelope(run_action(server, "rotate-image", [{"type": "image", "url": "ftp://x/y.png"}]), 400,
-                    "input_validation_error")
+    assert_envelope(
+        run_action(server, "rotate-image", [{"type": "image", "url": "ftp://x/y.png"}]), 400, "input_validation_error"
+    )
 
 
 def test_unreachable_and_invalid_inputs_fail_the_run_not_the_server(server):
@@ -77,9 +97,15 @@ def test_unreachable_and_invalid_inputs_fail_the_run_not_the_server(server):
     run = wait_for_run(server.client(), unreachable.json()["run_id"])
     assert run["status"] == "failed" and run["error_code"] == "input_unreachable" and run["charged_cost"] == 0
     reserved = server.client().post("/assets", json={"source": "signed-url", "workspace_id": server.workspace_id})
-    text_url = server.client().post("/runs/action", json={
-        "action_id": "reverse-video", "workspace_id": server.workspace_id, "project_id": server.project_id,
-        "inputs": [{"type": "video", "url": upload(server, png_bytes()).json()["url"]}]})
+    text_url = server.client().post(
+        "/runs/action",
+        json={
+            "action_id": "reverse-video",
+            "workspace_id": server.workspace_id,
+            "project_id": server.project_id,
+            "inputs": [{"type": "video", "url": upload(server, png_bytes()).json()["url"]}],
+        },
+    )
     run = wait_for_run(server.client(), text_url.json()["run_id"])
     assert run["status"] == "failed" and run["error_code"] == "input_invalid", run
     assert reserved.status_code == 201 and server.client().get("/workspaces").status_code == 200

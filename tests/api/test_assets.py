@@ -20,8 +20,9 @@ def png_bytes(size=(64, 32)) -> bytes:
 
 
 def upload(server, content: bytes, name="a.png", **fields) -> httpx.Response:
-    return server.client().post("/assets", files={"file": (name, content, "image/png")},
-                                data={"workspace_id": server.workspace_id, **fields})
+    return server.client().post(
+        "/assets", files={"file": (name, content, "image/png")}, data={"workspace_id": server.workspace_id, **fields}
+    )
 
 
 def test_direct_upload_is_ready_and_served(server):
@@ -77,7 +78,9 @@ def test_large_upload_streams_without_buffering_in_memory(server):
         status = open(f"/proc/{server.process.pid}/status").read()
         return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
 
-    reserved = server.client().post("/assets", json={"source": "signed-url", "workspace_id": server.workspace_id}).json()
+    reserved = (
+        server.client().post("/assets", json={"source": "signed-url", "workspace_id": server.workspace_id}).json()
+    )
     before = peak_rss_kb()
     size = 300 * 1024 * 1024
 
@@ -96,7 +99,7 @@ def media_host():
     payload = png_bytes((20, 10))
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             if self.path == "/missing.png":
                 self.send_response(404)
                 self.end_headers()

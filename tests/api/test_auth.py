@@ -27,8 +27,11 @@ def test_bad_keys_are_invalid_api_key(server, header):
 
 
 def test_every_response_has_a_request_id(server):
-    for response in (httpx.get(f"{server.base_url}/healthz"), httpx.get(f"{server.api_url}/workspaces"),
-                     server.client().get("/models")):
+    for response in (
+        httpx.get(f"{server.base_url}/healthz"),
+        httpx.get(f"{server.api_url}/workspaces"),
+        server.client().get("/models"),
+    ):
         assert response.headers["request-id"].startswith("req_")
 
 
@@ -41,11 +44,20 @@ def test_keys_are_stored_hashed(server):
 def test_revoked_key_stops_working(server):
     key = server.create_key()
     assert server.client(key).get("/workspaces").status_code == 200
-    listing = subprocess.run([sys.executable, "-m", "stamen.cli", "keys", "list"], env=server._env(),
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        [sys.executable, "-m", "stamen.cli", "keys", "list"],
+        env=server._env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     key_id = next(line.split("\t")[0] for line in listing.splitlines() if key[-4:] in line.split("\t")[1])
-    subprocess.run([sys.executable, "-m", "stamen.cli", "keys", "revoke", key_id], env=server._env(), check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "stamen.cli", "keys", "revoke", key_id],
+        env=server._env(),
+        check=True,
+        capture_output=True,
+    )
     time.sleep(2.2)  # authentication cache lifetime
     assert_envelope(server.client(key).get("/workspaces"), 401, "invalid_api_key")
 

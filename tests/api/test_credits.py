@@ -23,9 +23,16 @@ def priced_server(tmp_path_factory):
 
 
 def speak(server, prompt: str = "hello there"):
-    return server.client().post("/generate", json={
-        "type": "audio", "model": "tts-paid", "prompt": prompt, "workspace_id": server.workspace_id,
-        "project_id": server.project_id})
+    return server.client().post(
+        "/generate",
+        json={
+            "type": "audio",
+            "model": "tts-paid",
+            "prompt": prompt,
+            "workspace_id": server.workspace_id,
+            "project_id": server.project_id,
+        },
+    )
 
 
 def test_alias_is_listed_with_its_price(priced_server):
@@ -48,7 +55,14 @@ def test_quote_settle_refund_and_402(priced_server):
     assert speak(priced_server).status_code == 201  # balance 0.6 → 0.2 (the failed run was refunded)
     error = assert_envelope(speak(priced_server), 402, "insufficient_credits")
     assert "0.2" in error["message"]
-    free = client.post("/generate", json={"type": "audio", "model": "espeak-tts", "prompt": "free",
-                                          "workspace_id": priced_server.workspace_id,
-                                          "project_id": priced_server.project_id})
+    free = client.post(
+        "/generate",
+        json={
+            "type": "audio",
+            "model": "espeak-tts",
+            "prompt": "free",
+            "workspace_id": priced_server.workspace_id,
+            "project_id": priced_server.project_id,
+        },
+    )
     assert free.status_code == 201

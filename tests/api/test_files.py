@@ -9,8 +9,10 @@ from tests.api.helpers import wait_for_run
 
 def video_output_url(server) -> str:
     client = server.client(server.test_key)
-    created = client.post("/generate", json={"type": "video", "prompt": "waves", "workspace_id": server.workspace_id,
-                                             "project_id": server.project_id})
+    created = client.post(
+        "/generate",
+        json={"type": "video", "prompt": "waves", "workspace_id": server.workspace_id, "project_id": server.project_id},
+    )
     return wait_for_run(client, created.json()["run_id"])["outputs"][0]["url"]
 
 

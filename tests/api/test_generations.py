@@ -15,8 +15,13 @@ from tests.api.helpers import assert_envelope, wait_for_run
 
 
 def generate(client: httpx.Client, server, project_id: str | None = None, **body) -> httpx.Response:
-    payload = {"type": "image", "prompt": "a red fox", "workspace_id": server.workspace_id,
-               "project_id": project_id or server.project_id, **body}
+    payload = {
+        "type": "image",
+        "prompt": "a red fox",
+        "workspace_id": server.workspace_id,
+        "project_id": project_id or server.project_id,
+        **body,
+    }
     return client.post("/generate", json=payload)
 
 
@@ -101,9 +106,11 @@ def test_unknown_model_and_bad_params_are_rejected_with_fields(server):
 
 def test_simulator_is_deterministic_per_seed(server):
     client = server.client(server.test_key)
+
     def image_bytes(seed: int) -> bytes:
         run = wait_for_run(client, generate(client, server, prompt="same", params={"seed": seed}).json()["run_id"])
         return httpx.get(run["outputs"][0]["url"]).content
+
     assert image_bytes(7) == image_bytes(7)
     assert image_bytes(7) != image_bytes(8)
 
@@ -137,8 +144,10 @@ def test_generations_filter_by_status(server):
 
 def test_deprecated_runs_generation_twin_works(server):
     client = server.client(server.test_key)
-    response = client.post("/runs/generation", json={
-        "type": "text", "prompt": "x", "workspace_id": server.workspace_id, "project_id": server.project_id})
+    response = client.post(
+        "/runs/generation",
+        json={"type": "text", "prompt": "x", "workspace_id": server.workspace_id, "project_id": server.project_id},
+    )
     assert response.status_code == 201
     assert wait_for_run(client, response.json()["run_id"])["status"] == "completed"
 
@@ -169,7 +178,12 @@ def test_concurrent_duplicates_create_exactly_one_run(server):
     key = {"Idempotency-Key": uuid.uuid4().hex}
     payload = {"type": "text", "prompt": "x", "workspace_id": server.workspace_id, "project_id": project_id}
     with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda _: server.client(server.test_key).post("/generate", json=payload, headers=key).status_code, range(8)))
+        statuses = list(
+            pool.map(
+                lambda _: server.client(server.test_key).post("/generate", json=payload, headers=key).status_code,
+                range(8),
+            )
+        )
     assert sorted(statuses) == [201] + [409] * 7
     assert len(client.get("/generations", params={"project_id": project_id}).json()["generations"]) == 1
 
@@ -177,8 +191,10 @@ def test_concurrent_duplicates_create_exactly_one_run(server):
 def test_other_workspace_and_missing_project_are_404(server):
     client = server.client(server.test_key)
     assert_envelope(generate(client, server, project_id="prj_nope"), 404, "not_found")
-    response = client.post("/generate", json={
-        "type": "text", "prompt": "x", "workspace_id": "ws_someoneelse", "project_id": server.project_id})
+    response = client.post(
+        "/generate",
+        json={"type": "text", "prompt": "x", "workspace_id": "ws_someoneelse", "project_id": server.project_id},
+    )
     assert_envelope(response, 404, "not_found")
     assert_envelope(client.get("/runs/run_doesnotexist"), 404, "not_found")
 
@@ -187,8 +203,15 @@ def test_callback_url_must_be_https_public_by_default(tmp_path):
     from stamen.errors import InputValidation
     from stamen.services.webhooks import validate_callback_url
 
-    for url in ("http://example.com/hook", "https://localhost/hook", "https://10.0.0.5/h", "https://[::1]/h",
-                "https://169.254.169.254/latest", "https://printer.local/h", "ftp://x"):
+    for url in (
+        "http://example.com/hook",
+        "https://localhost/hook",
+        "https://10.0.0.5/h",
+        "https://[::1]/h",
+        "https://169.254.169.254/latest",
+        "https://printer.local/h",
+        "ftp://x",
+    ):
         with pytest.raises(InputValidation):
             validate_callback_url(url, allow_private=False)
     assert validate_callback_url("https://93.184.216.34/hook", allow_private=False)

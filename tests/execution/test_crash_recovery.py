@@ -15,10 +15,17 @@ def test_runs_survive_kill_9_and_complete_after_restart(tmp_path):
     client = server.client(server.test_key)
     run_ids = []
     for index in range(6):
-        response = client.post("/generate", json={
-            "type": "image", "prompt": f"slow {index}", "model": "sim-image", "workspace_id": server.workspace_id,
-            "project_id": server.project_id, "params": {"sim_delay_seconds": 2, "width": 64, "height": 64},
-        })
+        response = client.post(
+            "/generate",
+            json={
+                "type": "image",
+                "prompt": f"slow {index}",
+                "model": "sim-image",
+                "workspace_id": server.workspace_id,
+                "project_id": server.project_id,
+                "params": {"sim_delay_seconds": 2, "width": 64, "height": 64},
+            },
+        )
         assert response.status_code == 201
         run_ids.append(response.json()["run_id"])
     deadline = time.monotonic() + 10

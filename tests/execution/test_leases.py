@@ -21,9 +21,17 @@ def new_run(db: Database, *, quoted_cost: float = 0.0, credits: float | None = N
         workspace = create_workspace(session, "w", credits=credits)
         run = runs.create_run(
             session,
-            runs.NewRun(kind="generation", workspace_id=workspace.id, project_id=workspace.default_project_id,
-                        target="sim-text", request={"prompt": "x"}, quoted_cost=quoted_cost),
-            idempotency_key=None, scope="generate", window_seconds=7200,
+            runs.NewRun(
+                kind="generation",
+                workspace_id=workspace.id,
+                project_id=workspace.default_project_id,
+                target="sim-text",
+                request={"prompt": "x"},
+                quoted_cost=quoted_cost,
+            ),
+            idempotency_key=None,
+            scope="generate",
+            window_seconds=7200,
         )
         return run.id, workspace.id
 
@@ -61,7 +69,9 @@ def test_only_one_worker_can_claim_and_stale_owner_cannot_complete(tmp_path):
         assert runs.claim(session, run_id, owner="b", lease_seconds=30) is not None
     with db.session() as session:
         assert not runs.complete(session, run_id, owner="a", outputs=[])
-        assert runs.complete(session, run_id, owner="b", outputs=[{"output_id": "output_1", "type": "text", "text": "t"}])
+        assert runs.complete(
+            session, run_id, owner="b", outputs=[{"output_id": "output_1", "type": "text", "text": "t"}]
+        )
     with db.session() as session:
         assert not runs.fail(session, run_id, code="x", message="terminal states never change")
 

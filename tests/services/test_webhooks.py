@@ -25,7 +25,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
                 self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
@@ -80,8 +80,14 @@ async def test_failed_delivery_is_retried_with_same_body_and_valid_signature(tmp
     assert first_body == second_body
     envelope = json.loads(second_body)
     assert envelope["type"] == "run.failed" and envelope["id"].startswith("whd_")
-    assert envelope["data"] == {"run_id": run_id, "run_type": "generation", "workspace_id": workspace_id,
-                                "status": "failed", "error_code": "provider_error", "error_message": "upstream said no"}
+    assert envelope["data"] == {
+        "run_id": run_id,
+        "run_type": "generation",
+        "workspace_id": workspace_id,
+        "status": "failed",
+        "error_code": "provider_error",
+        "error_message": "upstream said no",
+    }
     assert second_headers["Flora-Webhook-Id"] == envelope["id"] and second_headers["Flora-Event"] == "run.failed"
     assert verify(secret, first_headers, first_body) and verify(secret, second_headers, second_body)
     assert not verify(secret, second_headers, second_body + b" ")
@@ -102,7 +108,9 @@ async def test_delivery_gives_up_after_three_retries(tmp_path):
     for _ in range(4):
         assert await dispatcher.deliver_due() == 1
         with db.session() as session:
-            session.execute(update(WebhookDelivery).where(WebhookDelivery.status == "pending").values(next_attempt_at=0))
+            session.execute(
+                update(WebhookDelivery).where(WebhookDelivery.status == "pending").values(next_attempt_at=0)
+            )
     assert await dispatcher.deliver_due() == 0
     await dispatcher.aclose()
     receiver.httpd.shutdown()

@@ -16,11 +16,26 @@ from stamen.runtime import Runtime
 API_PREFIX = "/api/v1"
 # Route modules under stamen.api.routes mounted at /api/v1; optional ones join when present.
 API_ROUTE_MODULES = (
-    "generations", "runs", "models", "workspaces", "projects", "feedback", "actions", "assets", "techniques",
+    "generations",
+    "runs",
+    "models",
+    "workspaces",
+    "projects",
+    "feedback",
+    "actions",
+    "assets",
+    "techniques",
 )
 
-for _type, _ext in (("audio/wav", ".wav"), ("video/mp4", ".mp4"), ("image/webp", ".webp"), ("audio/mp4", ".m4a"),
-                    ("video/webm", ".webm"), ("audio/mpeg", ".mp3"), ("video/quicktime", ".mov")):
+for _type, _ext in (
+    ("audio/wav", ".wav"),
+    ("video/mp4", ".mp4"),
+    ("image/webp", ".webp"),
+    ("audio/mp4", ".m4a"),
+    ("video/webm", ".webm"),
+    ("audio/mpeg", ".mp3"),
+    ("video/quicktime", ".mov"),
+):
     mimetypes.add_type(_type, _ext)
 
 

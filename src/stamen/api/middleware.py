@@ -68,10 +68,20 @@ class BodyLimitMiddleware:
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(
-            {"error": {"code": "input_validation_error", "message": f"Request body is larger than {self.max_bytes} bytes"}}
+            {
+                "error": {
+                    "code": "input_validation_error",
+                    "message": f"Request body is larger than {self.max_bytes} bytes",
+                }
+            }
         ).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -5,9 +5,10 @@ Handlers never touch HTTP or SQL; the worker builds a RunContext and records wha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 MediaType = Literal["image", "video", "audio", "text", "document"]
 

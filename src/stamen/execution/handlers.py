@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from stamen.errors import RunFailure
 from stamen.execution.context import RunContext
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 Handler = Callable[["Runtime", Run, RunContext], Awaitable[None]]
 
 
-async def run_generation(runtime: "Runtime", run: Run, ctx: RunContext) -> None:
+async def run_generation(runtime: Runtime, run: Run, ctx: RunContext) -> None:
     resolved = runtime.models.get(run.target, test_mode=run.test_mode)
     if resolved is None:
         raise RunFailure("provider_error", f"model {run.target} is no longer configured on this server")
@@ -28,7 +29,7 @@ async def run_generation(runtime: "Runtime", run: Run, ctx: RunContext) -> None:
     await resolved.backend.generate(request, ctx)
 
 
-async def run_action(runtime: "Runtime", run: Run, ctx: RunContext) -> None:
+async def run_action(runtime: Runtime, run: Run, ctx: RunContext) -> None:
     from stamen.actions import get_action, validate_params
     from stamen.services.inputs import resolve_action_inputs
 
@@ -40,7 +41,7 @@ async def run_action(runtime: "Runtime", run: Run, ctx: RunContext) -> None:
     await loop.run_in_executor(runtime.cpu_pool, spec.run, ctx, params)
 
 
-async def run_technique(runtime: "Runtime", run: Run, ctx: RunContext) -> None:
+async def run_technique(runtime: Runtime, run: Run, ctx: RunContext) -> None:
     from stamen.techniques.runner import run_technique as execute_technique
 
     await execute_technique(runtime, run, ctx)

@@ -60,6 +60,7 @@ class LocalExecutor:
 
     async def sweep(self) -> None:
         """Expired leases back to pending (or failed), then enqueue every pending run not queued here."""
+
         def scan() -> list[str]:
             with self.db.session() as session:
                 runs.recover_expired_leases(session, max_attempts=self.max_attempts)

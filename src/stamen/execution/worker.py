@@ -32,7 +32,7 @@ class LeaseLost(Exception):
 
 
 class Worker:
-    def __init__(self, runtime: "Runtime"):
+    def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -44,7 +44,10 @@ class Worker:
         workdir = settings.data_dir / "work" / run_id
         progress = _ProgressBox()
         ctx = RunContext(
-            run_id=run_id, workdir=workdir, on_progress=progress.set, state=dict(run.state or {}),
+            run_id=run_id,
+            workdir=workdir,
+            on_progress=progress.set,
+            state=dict(run.state or {}),
             on_checkpoint=lambda state: self._checkpoint(run_id, state),
         )
         heartbeat = asyncio.create_task(self._heartbeat(run_id, progress))
@@ -74,7 +77,7 @@ class Worker:
         with self.runtime.db.session() as session:
             return runs.claim(session, run_id, owner=self.owner, lease_seconds=self.runtime.settings.lease_seconds)
 
-    async def _heartbeat(self, run_id: str, progress: "_ProgressBox") -> None:
+    async def _heartbeat(self, run_id: str, progress: _ProgressBox) -> None:
         lease = self.runtime.settings.lease_seconds
         renew_every = max(0.2, lease / 3)
         since_renew = 0.0
@@ -86,7 +89,7 @@ class Worker:
                 continue
             since_renew = 0.0
 
-            def beat() -> bool:
+            def beat(pct: float | None = pct) -> bool:
                 with self.runtime.db.session() as session:
                     return runs.heartbeat(session, run_id, owner=self.owner, lease_seconds=lease, progress=pct)
 

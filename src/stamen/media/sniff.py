@@ -7,11 +7,23 @@ from pathlib import Path
 
 from PIL import Image
 
-IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
-               "AVIF": "image/avif", "HEIF": "image/heif"}
+IMAGE_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "AVIF": "image/avif",
+    "HEIF": "image/heif",
+}
 VIDEO_FORMATS = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "matroska": "video/webm"}
-AUDIO_FORMATS = {"mp3": "audio/mpeg", "wav": "audio/wav", "ogg": "audio/ogg", "mp4": "audio/mp4",
-                 "matroska": "audio/webm", "flac": "audio/flac"}
+AUDIO_FORMATS = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "ogg": "audio/ogg",
+    "mp4": "audio/mp4",
+    "matroska": "audio/webm",
+    "flac": "audio/flac",
+}
 ALLOWED = set(IMAGE_TYPES.values()) | set(VIDEO_FORMATS.values()) | set(AUDIO_FORMATS.values()) | {"application/pdf"}
 
 

@@ -85,7 +85,7 @@ class AliasBackend:
     def models(self) -> list[ModelSpec]:
         return self._specs
 
-    async def generate(self, request, ctx) -> None:  # noqa: ANN001
+    async def generate(self, request, ctx) -> None:
         await self.inner.generate(request, ctx)
 
 
@@ -101,11 +101,16 @@ def builtin_aliases(builtin: ModelBackend) -> AliasBackend | None:
                 f"catalog entry {entry.spec.model_id!r}: backend {builtin.name} has no model {entry.target!r}; "
                 f"it serves {', '.join(served)}"
             )
-        aliases.append(replace(
-            base, model_id=entry.spec.model_id, name=entry.spec.name or base.name, price=entry.spec.price,
-            estimated_seconds=entry.spec.estimated_seconds or base.estimated_seconds,
-            params=entry.spec.params if entry.declares_params and entry.spec.params else base.params,
-        ))
+        aliases.append(
+            replace(
+                base,
+                model_id=entry.spec.model_id,
+                name=entry.spec.name or base.name,
+                price=entry.spec.price,
+                estimated_seconds=entry.spec.estimated_seconds or base.estimated_seconds,
+                params=entry.spec.params if entry.declares_params and entry.spec.params else base.params,
+            )
+        )
     return AliasBackend(builtin, aliases) if aliases else None
 
 

@@ -53,11 +53,16 @@ def start_action(runtime: Runtime, principal: Principal, body, *, idempotency_ke
         run = runs.create_run(
             session,
             runs.NewRun(
-                kind="action", workspace_id=body.workspace_id, project_id=body.project_id, target=spec.action_id,
+                kind="action",
+                workspace_id=body.workspace_id,
+                project_id=body.project_id,
+                target=spec.action_id,
                 request={"params": params.model_dump(mode="json", exclude_unset=True), "bound_inputs": bound},
-                quoted_cost=spec.charged_cost, test_mode=principal.test_mode,
+                quoted_cost=spec.charged_cost,
+                test_mode=principal.test_mode,
             ),
-            idempotency_key=idempotency_key, scope="runs/action",
+            idempotency_key=idempotency_key,
+            scope="runs/action",
             window_seconds=runtime.settings.idempotency_window_seconds,
         )
         projects.touch(session, body.project_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,14 +23,28 @@ DIRECT_MAX_BYTES = 4 * 1024 * 1024
 
 
 def iso(ms: int | None) -> str | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def _new(workspace_id: str, via: str, *, content_type: str | None, file_name: str | None, folder: str | None,
-         project_id: str | None) -> Asset:
+def _new(
+    workspace_id: str,
+    via: str,
+    *,
+    content_type: str | None,
+    file_name: str | None,
+    folder: str | None,
+    project_id: str | None,
+) -> Asset:
     return Asset(
-        id=new_id("asset"), workspace_id=workspace_id, project_id=project_id, status="pending_upload",
-        uploaded_via=via, upload_content_type=content_type, name=file_name, folder=folder, created_at=now_ms(),
+        id=new_id("asset"),
+        workspace_id=workspace_id,
+        project_id=project_id,
+        status="pending_upload",
+        uploaded_via=via,
+        upload_content_type=content_type,
+        name=file_name,
+        folder=folder,
+        created_at=now_ms(),
     )
 
 
@@ -45,9 +59,19 @@ def _accept_file(runtime: Runtime, asset: Asset, path: Path) -> None:
         asset.status = "failed"
         asset.failure_message = "The image is larger than 150 megapixels"
         return
-    suffix = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4", "audio/wav": ".wav",
-              "audio/mpeg": ".mp3", "application/pdf": ".pdf", "image/webp": ".webp", "image/gif": ".gif",
-              "video/quicktime": ".mov", "video/webm": ".webm", "audio/ogg": ".ogg"}.get(detected.content_type, "")
+    suffix = {
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "video/mp4": ".mp4",
+        "audio/wav": ".wav",
+        "audio/mpeg": ".mp3",
+        "application/pdf": ".pdf",
+        "image/webp": ".webp",
+        "image/gif": ".gif",
+        "video/quicktime": ".mov",
+        "video/webm": ".webm",
+        "audio/ogg": ".ogg",
+    }.get(detected.content_type, "")
     key = f"assets/{asset.id}{suffix}"
     asset.size_bytes = runtime.blobs.put_file(key, path, move=True)
     asset.blob_key = key
@@ -85,8 +109,11 @@ async def create_from_url(runtime: Runtime, workspace_id: str, url: str, **field
         path = Path(scratch) / "download"
         try:
             await fetch_to_file(
-                url, path, max_bytes=runtime.settings.max_url_asset_bytes,
-                timeout=runtime.settings.fetch_timeout_seconds, allow_private=runtime.settings.fetch_allow_private,
+                url,
+                path,
+                max_bytes=runtime.settings.max_url_asset_bytes,
+                timeout=runtime.settings.fetch_timeout_seconds,
+                allow_private=runtime.settings.fetch_allow_private,
             )
         except RunFailure as failure:
             raise InputValidation.field("source", failure.message) from None
@@ -164,8 +191,9 @@ def get_asset(session: Session, asset_id: str, workspace_id: str) -> Asset:
     return asset
 
 
-def list_assets(session: Session, workspace_id: str, *, project_id: str | None, query: str | None,
-                cursor: str | None, limit: int) -> tuple[list[Asset], str | None]:
+def list_assets(
+    session: Session, workspace_id: str, *, project_id: str | None, query: str | None, cursor: str | None, limit: int
+) -> tuple[list[Asset], str | None]:
     statement = select(Asset).where(Asset.workspace_id == workspace_id)
     if project_id:
         statement = statement.where(Asset.project_id == project_id)

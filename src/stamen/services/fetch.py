@@ -31,7 +31,9 @@ async def fetch_to_file(
                         url = urljoin(url, response.headers["location"])
                         continue
                     if response.status_code != 200:
-                        raise RunFailure("input_unreachable", f"fetching {url[:200]} returned HTTP {response.status_code}")
+                        raise RunFailure(
+                            "input_unreachable", f"fetching {url[:200]} returned HTTP {response.status_code}"
+                        )
                     declared = response.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
                         raise RunFailure("media_too_large", f"{url[:200]} is larger than {max_bytes} bytes")

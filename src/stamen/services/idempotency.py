@@ -43,7 +43,6 @@ def claim(session: Session, *, workspace_id: str, scope: str, key: str | None, w
             session.add(IdempotencyKey(workspace_id=workspace_id, scope=scope, key=key, created_at=now))
     except IntegrityError:
         raise IdempotencyDuplicate(
-            f"Idempotency-Key {key!r} was already used for this operation within the last "
-            f"{window_seconds // 3600} h",
+            f"Idempotency-Key {key!r} was already used for this operation within the last {window_seconds // 3600} h",
             headers={"x-should-retry": "false"},
         ) from None

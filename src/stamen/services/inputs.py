@@ -29,7 +29,7 @@ def _link_or_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def local_blob_for_url(runtime: "Runtime", url: str) -> Path | None:
+def local_blob_for_url(runtime: Runtime, url: str) -> Path | None:
     """A URL Stamen itself signed (an earlier output or asset) resolves to its blob without HTTP."""
     parts = urlsplit(url)
     base = urlsplit(runtime.settings.base_url)
@@ -43,7 +43,7 @@ def local_blob_for_url(runtime: "Runtime", url: str) -> Path | None:
     return runtime.blobs.path(key)
 
 
-def asset_path(runtime: "Runtime", workspace_id: str, asset_id: str) -> Path:
+def asset_path(runtime: Runtime, workspace_id: str, asset_id: str) -> Path:
     with runtime.db.session(write=False) as session:
         asset = session.scalar(select(Asset).where(Asset.id == asset_id))
     if asset is None or asset.workspace_id != workspace_id:
@@ -56,7 +56,7 @@ def asset_path(runtime: "Runtime", workspace_id: str, asset_id: str) -> Path:
     return path
 
 
-async def resolve_one(runtime: "Runtime", workspace_id: str, item: dict[str, Any], target: Path) -> InputValue:
+async def resolve_one(runtime: Runtime, workspace_id: str, item: dict[str, Any], target: Path) -> InputValue:
     kind = item["type"]
     if kind == "text":
         return InputValue(type="text", text=item.get("text") or "", name=item.get("name"))
@@ -71,15 +71,18 @@ async def resolve_one(runtime: "Runtime", workspace_id: str, item: dict[str, Any
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
         await fetch_to_file(
-            reference, target, max_bytes=runtime.settings.max_fetch_bytes,
-            timeout=runtime.settings.fetch_timeout_seconds, allow_private=runtime.settings.fetch_allow_private,
+            reference,
+            target,
+            max_bytes=runtime.settings.max_fetch_bytes,
+            timeout=runtime.settings.fetch_timeout_seconds,
+            allow_private=runtime.settings.fetch_allow_private,
         )
         path = target
     return InputValue(type=kind, path=path, name=item.get("name"))
 
 
 async def resolve_action_inputs(
-    runtime: "Runtime", workspace_id: str, bound: dict[str, list[dict[str, Any]]], ctx: RunContext
+    runtime: Runtime, workspace_id: str, bound: dict[str, list[dict[str, Any]]], ctx: RunContext
 ) -> dict[str, list[InputValue]]:
     """Fetch every input concurrently into the run's scratch dir, keeping slot order."""
     jobs = []
@@ -88,6 +91,6 @@ async def resolve_action_inputs(
             jobs.append((slot, resolve_one(runtime, workspace_id, item, ctx.workdir / "inputs" / f"{slot}_{index}")))
     values = await asyncio.gather(*(job for _, job in jobs))
     resolved: dict[str, list[InputValue]] = {slot: [] for slot in bound}
-    for (slot, _), value in zip(jobs, values):
+    for (slot, _), value in zip(jobs, values, strict=True):
         resolved[slot].append(value)
     return resolved

@@ -21,8 +21,12 @@ def require_workspace(session: Session, workspace_id: str, caller_workspace_id: 
 
 def create_project(session: Session, workspace_id: str, name: str) -> Project:
     project = Project(
-        id=new_id("prj"), workspace_id=workspace_id, name=name, origin="api",
-        created_at=now_ms(), last_modified=None,
+        id=new_id("prj"),
+        workspace_id=workspace_id,
+        name=name,
+        origin="api",
+        created_at=now_ms(),
+        last_modified=None,
     )
     session.add(project)
     return project

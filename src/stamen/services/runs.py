@@ -33,9 +33,7 @@ class NewRun:
     callback_url: str | None = None
 
 
-def create_run(
-    session: Session, new: NewRun, *, idempotency_key: str | None, scope: str, window_seconds: int
-) -> Run:
+def create_run(session: Session, new: NewRun, *, idempotency_key: str | None, scope: str, window_seconds: int) -> Run:
     """Insert a pending run, reserving credits and the idempotency key in the same transaction."""
     idempotency.claim(
         session, workspace_id=new.workspace_id, scope=scope, key=idempotency_key, window_seconds=window_seconds
@@ -66,9 +64,7 @@ def reserve_credits(session: Session, workspace_id: str, amount: float) -> None:
     if balance is None:
         return  # unlimited
     if balance < amount:
-        raise InsufficientCredits(
-            f"This run costs ${amount:.4f} but the workspace balance is ${balance:.4f}"
-        )
+        raise InsufficientCredits(f"This run costs ${amount:.4f} but the workspace balance is ${balance:.4f}")
     session.execute(
         update(Workspace).where(Workspace.id == workspace_id).values(credit_balance=Workspace.credit_balance - amount)
     )
@@ -197,14 +193,14 @@ def _on_terminal(session: Session, run: Run) -> None:
 def recover_expired_leases(session: Session, *, max_attempts: int) -> list[str]:
     """Runs whose worker stopped heartbeating: back to pending, or failed after `max_attempts`."""
     now = now_ms()
-    expired = list(
-        session.scalars(select(Run).where(Run.status == "running", Run.lease_expires_at < now).limit(500))
-    )
+    expired = list(session.scalars(select(Run).where(Run.status == "running", Run.lease_expires_at < now).limit(500)))
     retried: list[str] = []
     for run in expired:
         if run.attempts >= max_attempts:
             fail(
-                session, run.id, code="worker_lost",
+                session,
+                run.id,
+                code="worker_lost",
                 message=f"The worker executing this run stopped {run.attempts} times; giving up",
             )
         else:

@@ -37,10 +37,7 @@ BLOCKED_SUFFIXES = (".local", ".internal", ".localhost")
 
 def is_private_address(address: str) -> bool:
     ip = ipaddress.ip_address(address)
-    return (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified
-    )
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
 
 
 def check_public_host(host: str) -> str | None:
@@ -148,11 +145,15 @@ class WebhookDispatcher:
             for delivery in due:
                 result = session.execute(
                     update(WebhookDelivery)
-                    .where(WebhookDelivery.id == delivery.id, WebhookDelivery.next_attempt_at == delivery.next_attempt_at)
+                    .where(
+                        WebhookDelivery.id == delivery.id, WebhookDelivery.next_attempt_at == delivery.next_attempt_at
+                    )
                     .values(next_attempt_at=now + CLAIM_SECONDS * 1000)
                 )
                 if result.rowcount == 1:
-                    secret = session.scalar(select(Workspace.webhook_secret).where(Workspace.id == delivery.workspace_id))
+                    secret = session.scalar(
+                        select(Workspace.webhook_secret).where(Workspace.id == delivery.workspace_id)
+                    )
                     claimed.append((delivery, secret or ""))
             return claimed
 

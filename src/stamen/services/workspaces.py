@@ -31,8 +31,12 @@ def create_workspace(session: Session, name: str, *, credits: float | None = Non
     session.add(workspace)
     session.flush()
     project = Project(
-        id=new_id("prj"), workspace_id=workspace.id, name="Default project", origin="api",
-        created_at=now_ms(), last_modified=None,
+        id=new_id("prj"),
+        workspace_id=workspace.id,
+        name="Default project",
+        origin="api",
+        created_at=now_ms(),
+        last_modified=None,
     )
     session.add(project)
     workspace.default_project_id = project.id

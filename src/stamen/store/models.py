@@ -132,3 +132,20 @@ class Asset(Base):
     upload_token: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
     upload_expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Technique(Base):
+    """A workspace's authored technique (built-in and directory techniques live in files, not here)."""
+
+    __tablename__ = "techniques"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    slug: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the validated TechniqueSpec
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_techniques_workspace_slug", "workspace_id", "slug", unique=True),)

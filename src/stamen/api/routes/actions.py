@@ -28,6 +28,8 @@ async def retrieve_action(action_id: str, principal: PrincipalDep):
 async def run_action(body: ActionRunBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep):
     started = await run_in_threadpool(start_action, runtime, principal, body, idempotency_key=key)
     return run_created(
-        started.run, runtime.settings.api_base_url, estimated_seconds=started.spec.estimated_seconds,
+        started.run,
+        runtime.settings.api_base_url,
+        estimated_seconds=started.spec.estimated_seconds,
         extra={"action": {"action_id": body.action_id}, "model": None, "technique": None},
     )

@@ -40,11 +40,15 @@ def _validated(model: type[Closed], data: Any) -> Closed:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise InputValidation.many([
-            FieldError(".".join(str(p) for p in e["loc"]) or "body",
-                       "Required" if e["type"] == "missing" else e["msg"].removeprefix("Value error, "))
-            for e in error.errors()
-        ]) from None
+        raise InputValidation.many(
+            [
+                FieldError(
+                    ".".join(str(p) for p in e["loc"]) or "body",
+                    "Required" if e["type"] == "missing" else e["msg"].removeprefix("Value error, "),
+                )
+                for e in error.errors()
+            ]
+        ) from None
 
 
 def asset_url(runtime, asset: Asset) -> str | None:
@@ -53,9 +57,12 @@ def asset_url(runtime, asset: Asset) -> str | None:
 
 def created_view(runtime, asset: Asset) -> dict:
     view = {
-        "asset_id": asset.id, "status": asset.status, "uploaded_via": asset.uploaded_via,
+        "asset_id": asset.id,
+        "status": asset.status,
+        "uploaded_via": asset.uploaded_via,
         "url": asset_url(runtime, asset) or f"{runtime.settings.api_base_url}/assets/{asset.id}",
-        "visibility": "workspace", "workspace_id": asset.workspace_id,
+        "visibility": "workspace",
+        "workspace_id": asset.workspace_id,
     }
     if asset.status == "pending_upload":
         view["expires_at"] = assets.iso(asset.upload_expires_at)
@@ -65,8 +72,12 @@ def created_view(runtime, asset: Asset) -> dict:
 
 def state_view(runtime, asset: Asset) -> dict:
     view = {
-        "asset_id": asset.id, "status": asset.status, "url": asset_url(runtime, asset), "visibility": "workspace",
-        "workspace_id": asset.workspace_id, "failure_message": asset.failure_message,
+        "asset_id": asset.id,
+        "status": asset.status,
+        "url": asset_url(runtime, asset),
+        "visibility": "workspace",
+        "workspace_id": asset.workspace_id,
+        "failure_message": asset.failure_message,
     }
     if asset.status == "pending_upload":
         view["expires_at"] = assets.iso(asset.upload_expires_at)
@@ -76,12 +87,20 @@ def state_view(runtime, asset: Asset) -> dict:
 
 def retrieve_view(runtime, asset: Asset) -> dict:
     return {
-        "asset_id": asset.id, "status": asset.status, "uploaded_via": asset.uploaded_via,
+        "asset_id": asset.id,
+        "status": asset.status,
+        "uploaded_via": asset.uploaded_via,
         "content_type": asset.content_type or asset.upload_content_type or "application/octet-stream",
-        "created_at": assets.iso(asset.created_at), "name": asset.name, "description": asset.description,
-        "failure_message": asset.failure_message, "width": asset.width, "height": asset.height,
-        "size_bytes": asset.size_bytes, "upload_content_type": asset.upload_content_type,
-        "url": asset_url(runtime, asset), "workspace_id": asset.workspace_id,
+        "created_at": assets.iso(asset.created_at),
+        "name": asset.name,
+        "description": asset.description,
+        "failure_message": asset.failure_message,
+        "width": asset.width,
+        "height": asset.height,
+        "size_bytes": asset.size_bytes,
+        "upload_content_type": asset.upload_content_type,
+        "url": asset_url(runtime, asset),
+        "workspace_id": asset.workspace_id,
     }
 
 
@@ -102,14 +121,23 @@ async def create_asset(request: Request, runtime: RuntimeDep, principal: Princip
         fields = _validated(AssetFields, {k: v for k, v in form.items() if k != "file"})
         if upload is None or isinstance(upload, str):
             raise InputValidation.field("file", "Required: a file part named 'file'")
-        extra = {"content_type": fields.content_type or upload.content_type, "file_name": fields.file_name or upload.filename,
-                 "folder": fields.folder, "project_id": fields.project_id}
+        extra = {
+            "content_type": fields.content_type or upload.content_type,
+            "file_name": fields.file_name or upload.filename,
+            "folder": fields.folder,
+            "project_id": fields.project_id,
+        }
 
         def store() -> dict:
             with runtime.db.session() as session:
                 _authorize(session, principal, fields.workspace_id, fields.project_id)
-                idempotency.claim(session, workspace_id=fields.workspace_id, scope="assets", key=key,
-                                  window_seconds=runtime.settings.idempotency_window_seconds)
+                idempotency.claim(
+                    session,
+                    workspace_id=fields.workspace_id,
+                    scope="assets",
+                    key=key,
+                    window_seconds=runtime.settings.idempotency_window_seconds,
+                )
                 asset = assets.create_direct(runtime, session, fields.workspace_id, upload.file, **extra)
                 return created_view(runtime, asset)
 
@@ -121,14 +149,24 @@ async def create_asset(request: Request, runtime: RuntimeDep, principal: Princip
     if not isinstance(data, dict):
         raise InvalidJson("Request body must be a JSON object")
     body = _validated(AssetJsonBody, data)
-    extra = {"content_type": body.content_type, "file_name": body.file_name, "folder": body.folder,
-             "project_id": body.project_id}
+    extra = {
+        "content_type": body.content_type,
+        "file_name": body.file_name,
+        "folder": body.folder,
+        "project_id": body.project_id,
+    }
     if body.source == "signed-url":
+
         def reserve() -> dict:
             with runtime.db.session() as session:
                 _authorize(session, principal, body.workspace_id, body.project_id)
-                idempotency.claim(session, workspace_id=body.workspace_id, scope="assets", key=key,
-                                  window_seconds=runtime.settings.idempotency_window_seconds)
+                idempotency.claim(
+                    session,
+                    workspace_id=body.workspace_id,
+                    scope="assets",
+                    key=key,
+                    window_seconds=runtime.settings.idempotency_window_seconds,
+                )
                 return created_view(runtime, assets.create_reservation(runtime, session, body.workspace_id, **extra))
 
         return await run_in_threadpool(reserve)
@@ -138,8 +176,13 @@ async def create_asset(request: Request, runtime: RuntimeDep, principal: Princip
     def check() -> None:
         with runtime.db.session() as session:
             _authorize(session, principal, body.workspace_id, body.project_id)
-            idempotency.claim(session, workspace_id=body.workspace_id, scope="assets", key=key,
-                              window_seconds=runtime.settings.idempotency_window_seconds)
+            idempotency.claim(
+                session,
+                workspace_id=body.workspace_id,
+                scope="assets",
+                key=key,
+                window_seconds=runtime.settings.idempotency_window_seconds,
+            )
 
     await run_in_threadpool(check)
     asset = await assets.create_from_url(runtime, body.workspace_id, body.source, **extra)
@@ -162,8 +205,13 @@ def complete_asset(asset_id: str, runtime: RuntimeDep, principal: PrincipalDep, 
     _check_id(asset_id)
     with runtime.db.session() as session:
         asset = assets.get_asset(session, asset_id, principal.workspace_id)
-        idempotency.claim(session, workspace_id=principal.workspace_id, scope=f"assets/{asset_id}/complete", key=key,
-                          window_seconds=runtime.settings.idempotency_window_seconds)
+        idempotency.claim(
+            session,
+            workspace_id=principal.workspace_id,
+            scope=f"assets/{asset_id}/complete",
+            key=key,
+            window_seconds=runtime.settings.idempotency_window_seconds,
+        )
         return state_view(runtime, assets.complete(runtime, session, asset))
 
 
@@ -172,8 +220,13 @@ def retry_asset(asset_id: str, runtime: RuntimeDep, principal: PrincipalDep, key
     _check_id(asset_id)
     with runtime.db.session() as session:
         asset = assets.get_asset(session, asset_id, principal.workspace_id)
-        idempotency.claim(session, workspace_id=principal.workspace_id, scope=f"assets/{asset_id}/retry", key=key,
-                          window_seconds=runtime.settings.idempotency_window_seconds)
+        idempotency.claim(
+            session,
+            workspace_id=principal.workspace_id,
+            scope=f"assets/{asset_id}/retry",
+            key=key,
+            window_seconds=runtime.settings.idempotency_window_seconds,
+        )
         return state_view(runtime, assets.retry(runtime, asset))
 
 
@@ -185,14 +238,26 @@ def retrieve_asset(asset_id: str, runtime: RuntimeDep, principal: PrincipalDep):
 
 
 @router.get("/assets")
-def list_assets(runtime: RuntimeDep, principal: PrincipalDep, workspace_id: str | None = None,
-                project_id: str | None = None, query: str | None = None, cursor: str | None = None,
-                limit: int | None = None):
+def list_assets(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    workspace_id: str | None = None,
+    project_id: str | None = None,
+    query: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+):
     with runtime.db.session(write=False) as session:
         if workspace_id:
             projects.require_workspace(session, workspace_id, principal.workspace_id)
-        page, next_cursor = assets.list_assets(session, principal.workspace_id, project_id=project_id or None,
-                                               query=query or None, cursor=cursor, limit=check_limit(limit))
+        page, next_cursor = assets.list_assets(
+            session,
+            principal.workspace_id,
+            project_id=project_id or None,
+            query=query or None,
+            cursor=cursor,
+            limit=check_limit(limit),
+        )
         return {"assets": [list_view(runtime, a) for a in page], "meta": {"next_cursor": next_cursor}}
 
 

@@ -19,12 +19,20 @@ def record_feedback(body: FeedbackBody, runtime: RuntimeDep, principal: Principa
         if body.workspace_id:
             projects.require_workspace(session, body.workspace_id, principal.workspace_id)
         idempotency.claim(
-            session, workspace_id=principal.workspace_id, scope="feedback", key=key,
+            session,
+            workspace_id=principal.workspace_id,
+            scope="feedback",
+            key=key,
             window_seconds=runtime.settings.idempotency_window_seconds,
         )
         feedback = Feedback(
-            id=new_id("fb"), workspace_id=principal.workspace_id, kind=body.kind, summary=body.summary,
-            detail=body.detail, body=body.model_dump(exclude_none=True), received_at=now_ms(),
+            id=new_id("fb"),
+            workspace_id=principal.workspace_id,
+            kind=body.kind,
+            summary=body.summary,
+            detail=body.detail,
+            body=body.model_dump(exclude_none=True),
+            received_at=now_ms(),
         )
         session.add(feedback)
         return {"feedback_id": feedback.id, "received_at": feedback.received_at}

@@ -30,9 +30,7 @@ def _create(runtime, principal, body: GenerateBody, key: str | None, scope: str)
 
 
 @router.post("/generate", status_code=201)
-async def create_generation(
-    body: GenerateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep
-):
+async def create_generation(body: GenerateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep):
     return JSONResponse(await run_in_threadpool(_create, runtime, principal, body, key, "generate"), 201)
 
 

@@ -19,7 +19,10 @@ def create_project(body: ProjectCreateBody, runtime: RuntimeDep, principal: Prin
     with runtime.db.session() as session:
         projects.require_workspace(session, body.workspace_id, principal.workspace_id)
         idempotency.claim(
-            session, workspace_id=body.workspace_id, scope="projects", key=key,
+            session,
+            workspace_id=body.workspace_id,
+            scope="projects",
+            key=key,
             window_seconds=runtime.settings.idempotency_window_seconds,
         )
         return project_view(projects.create_project(session, body.workspace_id, body.name))

@@ -20,13 +20,19 @@ def get_workspaces(principal: PrincipalDep, session: ReadSession):
 
 @router.post("/workspaces/{workspace_id}/projects", status_code=201)
 def create_workspace_project(
-    workspace_id: str, body: WorkspaceProjectCreateBody, runtime: RuntimeDep, principal: PrincipalDep,
+    workspace_id: str,
+    body: WorkspaceProjectCreateBody,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
     key: IdempotencyKeyDep,
 ):
     with runtime.db.session() as session:
         projects.require_workspace(session, workspace_id, principal.workspace_id)
         idempotency.claim(
-            session, workspace_id=workspace_id, scope=f"workspaces/{workspace_id}/projects", key=key,
+            session,
+            workspace_id=workspace_id,
+            scope=f"workspaces/{workspace_id}/projects",
+            key=key,
             window_seconds=runtime.settings.idempotency_window_seconds,
         )
         return project_view(projects.create_project(session, workspace_id, body.name))
