@@ -90,6 +90,20 @@ def keys_revoke(key_id: str) -> None:
     typer.echo(f"revoked {key_id}")
 
 
+@app.command("workspace-create")
+def workspace_create(name: str = typer.Argument(..., help="Workspace name")) -> None:
+    """Create another workspace with a default project and a live key for it (printed once)."""
+    from stamen.services import keys
+    from stamen.services.workspaces import create_workspace
+
+    runtime = _runtime()
+    runtime.bootstrap()
+    with runtime.db.session() as session:
+        workspace = create_workspace(session, name, credits=runtime.settings.default_credits)
+        key = keys.create_key(session, workspace.id, mode="live", name=f"{name} key")
+        typer.echo(f"{workspace.id}\t{workspace.default_project_id}\t{key}")
+
+
 @app.command("webhook-secret")
 def webhook_secret() -> None:
     """Print each workspace's webhook signing secret (whsec_…), for verifying Flora-Signature."""

@@ -6,7 +6,7 @@ import functools
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     upload_window_seconds: int = 3600  # how long a signed upload reservation stays open
 
     default_credits: float | None = None  # balance of new workspaces in USD; None = unlimited
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith(("sk_live_", "sk_test_")) and len(value) > 12):
+            raise ValueError("STAMEN_API_KEY must start with sk_live_ or sk_test_ and be longer than 12 characters")
+        return value
 
     @property
     def base_url(self) -> str:

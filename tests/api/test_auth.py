@@ -67,3 +67,21 @@ def test_stamen_api_key_must_have_a_known_prefix(tmp_path):
 
     assert mode_of("sk_live_abc") == "live" and mode_of("sk_test_abc") == "test"
     assert mode_of("pk_live_abc") is None and mode_of("sk_live_") is None
+
+
+def test_keys_of_another_workspace_see_nothing_of_this_one(server):
+    created = subprocess.run([sys.executable, "-m", "stamen.cli", "workspace-create", "other"], env=server._env(),
+                             capture_output=True, text=True, check=True).stdout.strip().split("\t")
+    other_workspace, other_project, other_key = created
+    mine = server.client(server.test_key).post("/generate", json={
+        "type": "text", "prompt": "private", "workspace_id": server.workspace_id, "project_id": server.project_id})
+    run_id = mine.json()["run_id"]
+    other = server.client(other_key)
+    assert_envelope(other.get(f"/runs/{run_id}"), 404, "not_found")
+    assert_envelope(other.get(f"/projects/{server.project_id}"), 404, "not_found")
+    assert [w["workspace_id"] for w in other.get("/workspaces").json()["workspaces"]] == [other_workspace]
+    assert run_id not in {g["run_id"] for g in other.get("/generations").json()["generations"]}
+    response = other.post("/generate", json={
+        "type": "audio", "prompt": "x", "workspace_id": other_workspace, "project_id": server.project_id})
+    assert_envelope(response, 404, "not_found")
+    assert other.get(f"/projects/{other_project}").status_code == 200
