@@ -23,6 +23,10 @@ async def run_generation(runtime: Runtime, run: Run, ctx: RunContext) -> None:
         raise RunFailure("provider_error", f"model {run.target} is no longer configured on this server")
     ctx.prompt = run.request.get("prompt")
     ctx.params = dict(run.request.get("params") or {})
+    if not run.test_mode:
+        from stamen.services.inputs import inline_model_references
+
+        ctx.params = await asyncio.to_thread(inline_model_references, runtime, run.workspace_id, ctx.params)
     request = GenerationRequest(
         model=resolved.spec, prompt=ctx.prompt or "", params=ctx.params, test_mode=run.test_mode
     )

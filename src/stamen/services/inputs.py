@@ -94,3 +94,43 @@ async def resolve_action_inputs(
     for (slot, _), value in zip(jobs, values, strict=True):
         resolved[slot].append(value)
     return resolved
+
+
+INLINE_MAX_BYTES = 20 * 1024 * 1024
+
+
+def _data_uri(path: Path) -> str:
+    import base64
+    import mimetypes
+
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{content_type};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def inline_model_references(runtime: Runtime, workspace_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Model params naming media (`*_url`, `*_urls`) may hold asset ids or Stamen's own output URLs; a
+    provider cannot reach those, so they become data: URIs (large files keep their signed URL, which
+    providers reach through STAMEN_PUBLIC_URL)."""
+
+    def resolve(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value.startswith("asset_"):
+            path = asset_path(runtime, workspace_id, value)
+        else:
+            path = local_blob_for_url(runtime, value)
+            if path is None:
+                return value
+        if path.stat().st_size > INLINE_MAX_BYTES:
+            return value if not value.startswith("asset_") else runtime.blobs.signed_url(
+                str(path.relative_to(runtime.blobs.root))
+            )
+        return _data_uri(path)
+
+    resolved = dict(params)
+    for name, value in params.items():
+        if name.endswith("_url"):
+            resolved[name] = resolve(value)
+        elif name.endswith("_urls") and isinstance(value, list):
+            resolved[name] = [resolve(v) for v in value]
+    return resolved
