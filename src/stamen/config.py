@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     max_url_asset_bytes: int = 50 * 1024**2  # POST /assets with an https source
     upload_window_seconds: int = 3600  # how long a signed upload reservation stays open
 
+    techniques_dir: Path | None = None  # folder of technique YAML files loaded at start
+
     default_credits: float | None = None  # balance of new workspaces in USD; None = unlimited
 
     @field_validator("api_key")

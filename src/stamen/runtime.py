@@ -70,6 +70,9 @@ class Runtime:
         self.webhooks.nudge()
 
     async def start(self) -> None:
+        from stamen.techniques.catalog import file_catalog
+
+        file_catalog(self.settings, self.models)  # load technique files now, so file errors show at start
         await self.executor.start()
         self._background.append(asyncio.create_task(self.webhooks.run_forever(), name="stamen-webhooks"))
 

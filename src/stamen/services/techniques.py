@@ -56,7 +56,8 @@ def list_techniques(
     if query:
         needle = query.lower()
         everything = [
-            t for t in everything
+            t
+            for t in everything
             if needle in t.slug or needle in t.spec.name.lower() or needle in (t.spec.description or "").lower()
         ]
     position = decode_cursor(cursor, keys=("after",))
@@ -64,7 +65,7 @@ def list_techniques(
         ids = [t.technique_id for t in everything]
         if position["after"] not in ids:
             raise InputValidation.field("cursor", "is not a cursor returned by this endpoint")
-        everything = everything[ids.index(position["after"]) + 1:]
+        everything = everything[ids.index(position["after"]) + 1 :]
     page = everything[:limit]
     next_cursor = encode_cursor({"after": page[-1].technique_id}) if len(everything) > limit else None
     return page, next_cursor
@@ -97,9 +98,14 @@ def create_technique(runtime: Runtime, workspace_id: str, raw: Any) -> StoredTec
         spec = spec.model_copy(update={"slug": slug})
         now = now_ms()
         row = Technique(
-            id=new_id("tech"), workspace_id=workspace_id, slug=slug, name=spec.name,
-            description=spec.description, spec=spec.model_dump(mode="json", by_alias=True, exclude_none=True),
-            created_at=now, updated_at=now,
+            id=new_id("tech"),
+            workspace_id=workspace_id,
+            slug=slug,
+            name=spec.name,
+            description=spec.description,
+            spec=spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+            created_at=now,
+            updated_at=now,
         )
         session.add(row)
         session.flush()

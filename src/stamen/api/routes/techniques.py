@@ -142,7 +142,9 @@ async def create_technique_run(
 
 
 @router.post("/runs/technique", status_code=201)
-async def start_technique_run(body: TopLevelRunBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep):
+async def start_technique_run(
+    body: TopLevelRunBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep
+):
     def create() -> dict:
         started = launch.start_technique_run(
             runtime, principal, body.technique_id, launch.map_binder(body.inputs), allow_slug=False,
