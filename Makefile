@@ -34,8 +34,10 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check src tests bench
 
+# MoviePy (comparison only) pins pillow<12; install it without its pins so the project's Pillow stays.
 bench: install-test
-	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/pip install -q -e '.[bench]' decorator proglog python-dotenv imageio
+	$(BIN)/pip install -q --no-deps 'moviepy>=2'
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/actions.py
 

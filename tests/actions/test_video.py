@@ -10,8 +10,17 @@ from stamen.media.probe import probe
 from tests.actions.test_video_support import decode_frames, output_paths, run_video_action
 
 VIDEO_ACTIONS = [
-    "reverse-video", "boomerang-video", "speed-up-video", "slow-down-video", "duplicate-video", "split-video",
-    "stitch-videos", "merge-audio-into-video", "split-audio-from-video", "resize-video", "change-video-ar",
+    "reverse-video",
+    "boomerang-video",
+    "speed-up-video",
+    "slow-down-video",
+    "duplicate-video",
+    "split-video",
+    "stitch-videos",
+    "merge-audio-into-video",
+    "split-audio-from-video",
+    "resize-video",
+    "change-video-ar",
 ]
 
 
@@ -35,8 +44,13 @@ def test_resize_video_uses_the_short_side_of_portrait_video(make_context, make_v
 
 @pytest.mark.parametrize(
     ("aspect_ratio", "fit", "expected"),
-    [("1:1", "crop", (240, 240)), ("1:1", "pad", (320, 320)), ("16:9", "crop", (320, 180)),
-     ("9:16", "pad", (320, 568)), ("21:9", "crop", (320, 138))],
+    [
+        ("1:1", "crop", (240, 240)),
+        ("1:1", "pad", (320, 320)),
+        ("16:9", "crop", (320, 180)),
+        ("9:16", "pad", (320, 568)),
+        ("21:9", "crop", (320, 138)),
+    ],
 )
 def test_change_video_ar_gives_the_ratio(make_context, make_video, aspect_ratio, fit, expected):
     clip = make_video("clip.mp4", duration=0.5)
@@ -54,7 +68,12 @@ def test_change_video_ar_pads_with_colour_or_blur(make_context, make_video):
     corner = decode_frames(output_paths(solid)[0])[0][2, 2]
     assert corner[1] > 200 and corner[0] < 60
     blurred = run_video_action(
-        make_context, "change-video-ar", {"video": [clip]}, aspect_ratio="1:1", fit="pad", background_mode="blur"
+        make_context,
+        "change-video-ar",
+        {"video": [clip]},
+        aspect_ratio="1:1",
+        fit="pad",
+        background_mode="blur",
     )
     top_band = decode_frames(output_paths(blurred)[0])[0][:30]
     assert top_band.std() > 5  # a blurred picture, not a flat bar

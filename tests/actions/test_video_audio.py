@@ -11,17 +11,21 @@ from tests.actions.test_video_support import output_paths, run_video_action
 
 @pytest.mark.parametrize(
     ("rule", "audio_seconds", "expected"),
-    [("video", 1.0, 2.0), ("video", 3.0, 2.0), ("audio", 1.0, 1.0), ("audio", 3.0, 3.0), ("shortest", 1.0, 1.0),
-     ("shortest", 3.0, 2.0)],
+    [
+        ("video", 1.0, 2.0),
+        ("video", 3.0, 2.0),
+        ("audio", 1.0, 1.0),
+        ("audio", 3.0, 3.0),
+        ("shortest", 1.0, 1.0),
+        ("shortest", 3.0, 2.0),
+    ],
 )
 def test_merge_audio_into_video_has_both_streams_and_follows_duration_rule(
     make_context, make_video, make_audio, rule, audio_seconds, expected
 ):
     video = make_video("silent.mp4", duration=2.0, audio=False)
     sound = make_audio("tone.wav", duration=audio_seconds)
-    ctx = run_video_action(
-        make_context, "merge-audio-into-video", {"video": [video], "audio": [sound]}, duration=rule
-    )
+    ctx = run_video_action(make_context, "merge-audio-into-video", {"video": [video], "audio": [sound]}, duration=rule)
     info = probe(output_paths(ctx)[0])
     assert info.has_video and info.has_audio and info.audio_codec == "aac"
     assert info.duration == pytest.approx(expected, abs=0.06)
@@ -39,8 +43,12 @@ def test_merge_audio_into_video_copies_the_picture_when_it_can(make_context, mak
 
 @pytest.mark.parametrize(
     ("audio_format", "codec", "content_type"),
-    [("auto", "aac", "audio/mp4"), ("m4a", "aac", "audio/mp4"), ("mp3", "mp3", "audio/mpeg"),
-     ("wav", "pcm_s16le", "audio/wav")],
+    [
+        ("auto", "aac", "audio/mp4"),
+        ("m4a", "aac", "audio/mp4"),
+        ("mp3", "mp3", "audio/mpeg"),
+        ("wav", "pcm_s16le", "audio/wav"),
+    ],
 )
 def test_split_audio_from_video_yields_audio_of_the_input_duration(
     make_context, make_video, audio_format, codec, content_type

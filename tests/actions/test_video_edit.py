@@ -60,7 +60,11 @@ def test_split_video_at_keyframes_copies_streams(make_context, make_video):
 def test_split_video_by_duration_keeps_the_remainder(make_context, make_video):
     clip = make_video("clip.mp4", duration=2.0)
     ctx = run_video_action(
-        make_context, "split-video", {"video": [clip]}, split_mode="duration", segment_duration=0.8,
+        make_context,
+        "split-video",
+        {"video": [clip]},
+        split_mode="duration",
+        segment_duration=0.8,
         strip_audio=True,
     )
     parts = output_paths(ctx)
@@ -77,12 +81,29 @@ def test_split_video_trim_handles_shorten_each_part(make_context, make_video):
 
 def test_split_video_finds_scene_changes(make_context, tmp_path):
     scenes = tmp_path / "scenes.mp4"
-    run_ffmpeg([
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
-        "-f", "lavfi", "-i", "color=c=red:size=320x240:rate=25:duration=1",
-        "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", scenes,
-    ])
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:size=320x240:rate=25:duration=1",
+            "-filter_complex",
+            "[0:v][1:v]concat=n=2:v=1[v]",
+            "-map",
+            "[v]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            scenes,
+        ]
+    )
     ctx = run_video_action(make_context, "split-video", {"video": [scenes]}, split_mode="scene")
     lengths = [probe(p).video_duration or 0 for p in output_paths(ctx)]
     assert lengths == pytest.approx([1.0, 1.0], abs=0.05)

@@ -30,11 +30,28 @@ def clip(make_video) -> Path:
 def silent_then_tone(tmp_path) -> Path:
     """2 s video whose sound is silent for the first second and a tone for the second."""
     path = tmp_path / "half_tone.mp4"
-    run_ffmpeg([
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2,volume='if(lt(t,1),0,1)':eval=frame",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path,
-    ])
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=2,volume='if(lt(t,1),0,1)':eval=frame",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            path,
+        ]
+    )
     return path
 
 

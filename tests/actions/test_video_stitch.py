@@ -24,7 +24,10 @@ def test_stitch_videos_with_transition_overlaps_clips(make_context, make_video, 
     first = make_video("a.mp4", duration=1.0)
     second = make_video("b.mp4", duration=1.5)
     ctx = run_video_action(
-        make_context, "stitch-videos", {"videos": [first, second]}, transition=transition,
+        make_context,
+        "stitch-videos",
+        {"videos": [first, second]},
+        transition=transition,
         transition_duration=0.4,
     )
     info = probe(output_paths(ctx)[0])
@@ -36,8 +39,12 @@ def test_stitch_videos_frames_mixed_sizes_and_silent_clips(make_context, make_vi
     landscape = make_video("wide.mp4", duration=0.5, size="320x180", audio=False)
     portrait = make_video("tall.mp4", duration=0.5, size="180x320", audio=True)
     ctx = run_video_action(
-        make_context, "stitch-videos", {"videos": [landscape, portrait]}, aspect_ratio="1:1",
-        fit_mode="contain", background_mode="blur",
+        make_context,
+        "stitch-videos",
+        {"videos": [landscape, portrait]},
+        aspect_ratio="1:1",
+        fit_mode="contain",
+        background_mode="blur",
     )
     info = probe(output_paths(ctx)[0])
     assert info.width == info.height
@@ -47,7 +54,11 @@ def test_stitch_videos_frames_mixed_sizes_and_silent_clips(make_context, make_vi
 def test_stitch_videos_pads_with_the_background_colour(make_context, make_video):
     wide = make_video("wide.mp4", duration=0.4, size="320x120", audio=False)
     ctx = run_video_action(
-        make_context, "stitch-videos", {"videos": [wide, wide]}, aspect_ratio="4:3", background_color="#ff0000",
+        make_context,
+        "stitch-videos",
+        {"videos": [wide, wide]},
+        aspect_ratio="4:3",
+        background_color="#ff0000",
     )
     top_row = decode_frames(output_paths(ctx)[0])[0][2]
     assert top_row[:, 0].mean() > 200 and top_row[:, 1].mean() < 60  # red bars above the picture

@@ -66,9 +66,7 @@ class ChangeVideoArParams(ActionParams):
         "solid", title="Background", description="What fills the bars when padding"
     )
     pad_color: Color = Field("#000000", title="Pad Color", description="Bar colour for a solid background")
-    blur_amount: float = Field(
-        20.0, ge=0.0, le=100.0, title="Blur Amount", description="For a blurred background"
-    )
+    blur_amount: float = Field(20.0, ge=0.0, le=100.0, title="Blur Amount", description="For a blurred background")
 
 
 @action(

@@ -81,9 +81,7 @@ def merge_audio_into_video(ctx: RunContext, params: MergeAudioIntoVideoParams) -
     else:
         args += ["-map", "0:v:0"]
         video_codec = ["-c:v", "copy"] if can_copy_video(video_info) else video_encode_args()
-    audio_codec = (
-        ["-c:a", "copy"] if audio_info.audio_codec == "aac" and sound >= target else AUDIO_ENCODE_ARGS
-    )
+    audio_codec = ["-c:a", "copy"] if audio_info.audio_codec == "aac" and sound >= target else AUDIO_ENCODE_ARGS
     audio_filter = [] if sound >= target else ["-af", f"apad=whole_dur={target:.6f}"]
     output = ctx.new_path("merged.mp4")
     run_ffmpeg(
@@ -122,9 +120,7 @@ def split_audio_from_video(ctx: RunContext, params: SplitAudioFromVideoParams) -
     if audio_format == "auto":
         audio_format = "mp3" if info.audio_codec == "mp3" else "m4a"
     suffix, content_type, muxer = AUDIO_CONTAINERS[audio_format]
-    codec = (
-        ["-c:a", "copy"] if info.audio_codec in COPYABLE_CODECS[audio_format] else AUDIO_CODECS[audio_format]
-    )
+    codec = ["-c:a", "copy"] if info.audio_codec in COPYABLE_CODECS[audio_format] else AUDIO_CODECS[audio_format]
     output = ctx.new_path(f"audio{suffix}")
     extra = MP4_MUX_ARGS if audio_format == "m4a" else []
     run_ffmpeg(

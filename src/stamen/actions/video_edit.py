@@ -110,7 +110,7 @@ def split_video(ctx: RunContext, params: SplitVideoParams) -> None:
     duration = video_seconds(info)
     frame = 1.0 / (info.fps or 30.0)
     cuts = _cut_times(ctx, source, info, params, duration)
-    parts = list(zip([0.0, *cuts], [*cuts, duration]))
+    parts = list(zip([0.0, *cuts], [*cuts, duration], strict=True))
     handle = params.trim_handles
     shortest = min(end - start for start, end in parts)
     if handle and shortest - 2 * handle < frame:
@@ -121,14 +121,8 @@ def split_video(ctx: RunContext, params: SplitVideoParams) -> None:
         )
     # Pieces between consecutive boundaries; with handles, every other piece is a handle to discard.
     boundaries = sorted({t for start, end in parts for t in (start + handle, end - handle)} - {0.0, duration})
-    keep = [
-        i
-        for i, (start, end) in enumerate(_pieces(boundaries, duration))
-        if _is_part(start, end, parts, handle)
-    ]
-    with tempfile.TemporaryDirectory(
-        prefix="split_", dir=ctx.workdir if ctx.workdir.exists() else None
-    ) as tmp:
+    keep = [i for i, (start, end) in enumerate(_pieces(boundaries, duration)) if _is_part(start, end, parts, handle)]
+    with tempfile.TemporaryDirectory(prefix="split_", dir=ctx.workdir if ctx.workdir.exists() else None) as tmp:
         pieces = _cut_pieces(ctx, source, info, boundaries, Path(tmp), strip_audio=params.strip_audio)
         for number, piece_index in enumerate(keep, start=1):
             output = ctx.new_path(f"part_{number}.mp4")
@@ -138,7 +132,7 @@ def split_video(ctx: RunContext, params: SplitVideoParams) -> None:
 
 
 def _pieces(boundaries: list[float], duration: float) -> list[tuple[float, float]]:
-    return list(zip([0.0, *boundaries], [*boundaries, duration]))
+    return list(zip([0.0, *boundaries], [*boundaries, duration], strict=True))
 
 
 def _is_part(start: float, end: float, parts: list[tuple[float, float]], handle: float) -> bool:
@@ -231,9 +225,7 @@ def _cut_pieces(
     )
     pieces = sorted(scratch.glob("piece_*.mp4"))
     if len(pieces) != len(boundaries) + 1:
-        raise RunFailure(
-            "ffmpeg_failed", f"expected {len(boundaries) + 1} pieces, ffmpeg wrote {len(pieces)}"
-        )
+        raise RunFailure("ffmpeg_failed", f"expected {len(boundaries) + 1} pieces, ffmpeg wrote {len(pieces)}")
     return pieces
 
 

@@ -1,7 +1,7 @@
 """reverse-video and boomerang-video, in bounded memory.
 
 ffmpeg's `reverse` filter holds every decoded frame until the clip ends (a 10 s 720p clip peaks near
-550 MB). Here the clip is cut into keyframe-aligned chunks of at most ~64 MB of frames; each chunk is
+550 MB). Here the clip is cut into keyframe-aligned chunks of at most ~32 MB of decoded frames; each is
 reversed by its own ffmpeg process, and the encoded chunks are joined by stream copy in reverse order.
 Audio is decoded once to raw PCM and reversed block by block on disk, so it is sample-exact across
 chunk borders. Peak memory depends on the frame size, not on the clip's length.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +56,8 @@ class ReverseVideoParams(ActionParams):
 
 
 class BoomerangVideoParams(ActionParams):
-    speed: float = Field(
-        1.0, ge=0.25, le=4.0, title="Speed", description="Playback speed of the forward-and-back loop"
-    )
-    include_audio: bool = Field(
-        False, title="Include Audio", description="Play the sound forwards, then backwards"
-    )
+    speed: float = Field(1.0, ge=0.25, le=4.0, title="Speed", description="Playback speed of the forward-and-back loop")
+    include_audio: bool = Field(False, title="Include Audio", description="Play the sound forwards, then backwards")
 
 
 @dataclass(frozen=True)
@@ -99,9 +96,7 @@ def boomerang_video(ctx: RunContext, params: BoomerangVideoParams) -> None:
     source, info = open_input_video(ctx)
     check_output_seconds(2 * video_seconds(info) / params.speed)
     output = ctx.new_path("boomerang.mp4")
-    plan = ReversePlan(
-        forward_too=True, speed=params.speed, audio="reverse" if params.include_audio else "strip"
-    )
+    plan = ReversePlan(forward_too=True, speed=params.speed, audio="reverse" if params.include_audio else "strip")
     render_reversed(ctx, source, info, output, plan)
     save_mp4(ctx, output)
 
@@ -109,9 +104,7 @@ def boomerang_video(ctx: RunContext, params: BoomerangVideoParams) -> None:
 def render_reversed(ctx: RunContext, source: Path, info: MediaInfo, output: Path, plan: ReversePlan) -> None:
     """Chunk, reverse each chunk in its own ffmpeg, and join by stream copy (see module docstring)."""
     duration = video_seconds(info)
-    with tempfile.TemporaryDirectory(
-        prefix="reverse_", dir=ctx.workdir if ctx.workdir.exists() else None
-    ) as tmp:
+    with tempfile.TemporaryDirectory(prefix="reverse_", dir=ctx.workdir if ctx.workdir.exists() else None) as tmp:
         scratch = Path(tmp)
         video_source, chunks = _plan_video_chunks(source, info, scratch)
         ctx.progress(5)
@@ -180,9 +173,7 @@ def _audio_channels(info: MediaInfo) -> int:
     return max(1, min(2, info.audio_channels or 2))
 
 
-def _prepare_audio(
-    source: Path, info: MediaInfo, scratch: Path, plan: ReversePlan, duration: float
-) -> Path | None:
+def _prepare_audio(source: Path, info: MediaInfo, scratch: Path, plan: ReversePlan, duration: float) -> Path | None:
     """Decode the sound once to raw PCM fitted to the picture's length, then reverse it on disk."""
     if plan.audio != "reverse":
         return None
@@ -221,22 +212,38 @@ def _render_chunks(
     ctx: RunContext, source: Path, chunks: list[Chunk], scratch: Path, plan: ReversePlan
 ) -> list[tuple[Path, Path]]:
     """Encode every chunk (reversed, and forwards too for a boomerang), a few ffmpeg processes at a time."""
-    jobs = max(1, int(os.environ.get("STAMEN_REVERSE_JOBS", "2")))
-    done = 0
+    jobs = reverse_jobs()
+    finished: list[int] = []
+    lock = threading.Lock()
 
     def render(chunk: Chunk) -> tuple[Path, Path]:
-        nonlocal done
-        result = _render_chunk(source, chunk, chunks, scratch, plan)
-        done += 1
-        ctx.progress(5 + 85 * done / len(chunks))
+        result = _render_chunk(source, chunk, chunks, scratch, plan, threads=chunk_threads(jobs))
+        with lock:
+            finished.append(chunk.index)
+            ctx.progress(5 + 85 * len(finished) / len(chunks))
         return result
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(render, chunks))
 
 
+def reverse_jobs() -> int:
+    """Chunks encoded at once (STAMEN_REVERSE_JOBS, default 2 or fewer on fewer cores).
+
+    Peak memory grows with this number (about 150 MB per job at 720p with the default 32 MB chunk
+    buffer, STAMEN_REVERSE_BUFFER_BYTES), not with the clip's length.
+    """
+    configured = os.environ.get("STAMEN_REVERSE_JOBS")
+    return max(1, int(configured)) if configured else max(1, min(2, os.cpu_count() or 1))
+
+
+def chunk_threads(jobs: int) -> int:
+    """Threads per chunk process: the cores shared between the jobs (short chunks gain little from more)."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
 def _render_chunk(
-    source: Path, chunk: Chunk, chunks: list[Chunk], scratch: Path, plan: ReversePlan
+    source: Path, chunk: Chunk, chunks: list[Chunk], scratch: Path, plan: ReversePlan, *, threads: int
 ) -> tuple[Path, Path]:
     is_last = chunk.index == len(chunks) - 1
     forward = scratch / f"forward_{chunk.index:05d}.mp4"
@@ -249,23 +256,30 @@ def _render_chunk(
     if plan.speed != 1.0:
         timing += f",setpts=PTS/{plan.speed:.6f}"
     # The boomerang's turn: the last forward frame would show twice, so the reversed pass drops it.
-    turn = (
-        ",trim=start_frame=1,setpts=PTS-STARTPTS" if plan.forward_too and is_last and chunk.frames > 1 else ""
-    )
+    turn = ",trim=start_frame=1,setpts=PTS-STARTPTS" if plan.forward_too and is_last and chunk.frames > 1 else ""
     if plan.forward_too:
         graph = f"[0:v:0]{timing},split=2[forward][pending];[pending]reverse{turn}[backward]"
     else:
         graph = f"[0:v:0]{timing},reverse{turn}[backward]"
-    encode = [*video_encode_args(), "-fps_mode", "passthrough", "-an", *MP4_MUX_ARGS]
+    encode = [
+        *video_encode_args(),
+        "-threads",
+        str(threads),
+        "-fps_mode",
+        "passthrough",
+        "-an",
+        *MP4_MUX_ARGS,
+    ]
     args: list[str | Path] = [
+        "-threads",
+        str(threads),
         "-ss",
         chunk.seek_argument,
         *read_window,
         "-i",
         source,
-        "-filter_complex",
-        graph,
     ]
+    args += ["-filter_complex", graph, "-filter_complex_threads", "1"]
     args += ["-map", "[backward]", *encode, backward]
     if plan.forward_too:
         args += ["-map", "[forward]", *encode, forward]

@@ -37,9 +37,9 @@ AUDIO_FORMAT = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
 
 
 class StitchVideosParams(ActionParams):
-    aspect_ratio: Literal[
-        "auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"
-    ] = Field("auto", title="Output Aspect Ratio", description="auto: the first clip's aspect ratio")
+    aspect_ratio: Literal["auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"] = (
+        Field("auto", title="Output Aspect Ratio", description="auto: the first clip's aspect ratio")
+    )
     fit_mode: Literal["contain", "cover"] = Field(
         "contain",
         title="Fit Mode",
@@ -49,9 +49,7 @@ class StitchVideosParams(ActionParams):
         "solid", title="Background", description="What fills the bars around a contained clip"
     )
     background_color: Color = Field("#000000", title="Background Color", description="For a solid background")
-    blur_amount: float = Field(
-        20.0, ge=0.0, le=100.0, title="Blur Amount", description="For a blurred background"
-    )
+    blur_amount: float = Field(20.0, ge=0.0, le=100.0, title="Blur Amount", description="For a blurred background")
     transition: Literal["none", "fade", "wipeleft", "wiperight"] = Field(
         "none", title="Transition", description="How one clip gives way to the next"
     )
@@ -120,7 +118,7 @@ def _stitch_graph(
 ) -> str:
     color = ffmpeg_color(params.background_color)
     chains: list[str] = []
-    for i, (info, duration) in enumerate(zip(infos, durations)):
+    for i, (info, duration) in enumerate(zip(infos, durations, strict=True)):
         framing = fit_filter(
             width,
             height,
@@ -148,8 +146,7 @@ def _stitch_graph(
         last = i == count - 1
         video_out = "[video]" if last else f"[x{i}]"
         chains.append(
-            f"{video}[v{i}]xfade=transition={params.transition}:duration={overlap:.6f}:offset={offset:.6f}"
-            f"{video_out}"
+            f"{video}[v{i}]xfade=transition={params.transition}:duration={overlap:.6f}:offset={offset:.6f}{video_out}"
         )
         video = video_out
         if with_audio:

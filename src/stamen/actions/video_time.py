@@ -38,9 +38,7 @@ class SpeedUpVideoParams(ActionParams):
 
 class SlowDownVideoParams(ActionParams):
     factor: float = Field(2.0, ge=1.0, le=8.0, title="Slow Factor (x)", description="2 plays at half speed")
-    keep_audio: bool = Field(
-        True, title="Keep Audio", description="Slow the sound down too, at its own pitch"
-    )
+    keep_audio: bool = Field(True, title="Keep Audio", description="Slow the sound down too, at its own pitch")
     smoothing: Literal["off", "blend", "motion"] = Field(
         "off",
         title="Smoothing",
@@ -117,8 +115,19 @@ def retime(
         audio = list(AUDIO_ENCODE_ARGS)
     expected = video_seconds(info) / speed
     run_ffmpeg(
-        ["-i", source, "-filter_complex", graph, *maps, *video_encode_args(), *audio, "-t", f"{expected:.6f}",
-         *MP4_MUX_ARGS, output],
+        [
+            "-i",
+            source,
+            "-filter_complex",
+            graph,
+            *maps,
+            *video_encode_args(),
+            *audio,
+            "-t",
+            f"{expected:.6f}",
+            *MP4_MUX_ARGS,
+            output,
+        ],
         expected_duration=expected,
         on_progress=ctx.progress,
     )

@@ -32,7 +32,7 @@ class MediaInfo:
     @property
     def is_still_image(self) -> bool:
         """A picture opened as a one-frame video (PNG, JPEG, WebP...), which is not a video input."""
-        return self.format_name.endswith("_pipe") or self.format_name in {"image2", "gif", "webp"}
+        return self.format_name.endswith("_pipe") or self.format_name in {"image2", "webp"}
 
 
 def probe(path: Path | str) -> MediaInfo:
@@ -56,8 +56,8 @@ def probe(path: Path | str) -> MediaInfo:
                 height=video.codec_context.height if video else None,
                 fps=fps,
                 frame_count=video.frames or None if video else None,
-                video_codec=video.codec_context.name if video else None,
-                audio_codec=audio.codec_context.name if audio else None,
+                video_codec=_codec_name(video),
+                audio_codec=_codec_name(audio),
                 sample_rate=audio.codec_context.sample_rate if audio else None,
                 pixel_format=video.codec_context.pix_fmt if video else None,
                 audio_channels=audio.codec_context.channels if audio else None,
@@ -100,3 +100,11 @@ def check_complete(path: Path | str, info: MediaInfo) -> None:
             "input_invalid",
             f"the file is truncated or damaged: its data stops at {last_end:.1f} s of {info.duration:.1f} s",
         )
+
+
+def _codec_name(stream: av.stream.Stream | None) -> str | None:
+    """The format's codec name (`mp3`), not the decoder's (`mp3float`)."""
+    if stream is None:
+        return None
+    codec = stream.codec_context.codec
+    return getattr(codec, "canonical_name", None) or codec.name

@@ -16,7 +16,7 @@ import numpy as np
 
 from stamen.errors import RunFailure
 
-DEFAULT_CHUNK_BUFFER_BYTES = 64 * 1024**2  # decoded frames one chunk may hold while it is reversed
+DEFAULT_CHUNK_BUFFER_BYTES = 32 * 1024**2  # decoded frames one chunk may hold while it is reversed
 MAX_CHUNK_SECONDS = 2.0
 
 
@@ -68,9 +68,7 @@ def index_video_frames(path: Path | str) -> FrameIndex:
     return FrameIndex(times=times, keyframes=keyframes)
 
 
-def chunk_frame_budget(
-    width: int, height: int, fps: float, *, buffer_bytes: int = DEFAULT_CHUNK_BUFFER_BYTES
-) -> int:
+def chunk_frame_budget(width: int, height: int, fps: float, *, buffer_bytes: int = DEFAULT_CHUNK_BUFFER_BYTES) -> int:
     """Frames per chunk so that one chunk's decoded frames (yuv420p) fit `buffer_bytes`, at most 2 s."""
     frame_bytes = max(1, width * height * 3 // 2)
     by_memory = buffer_bytes // frame_bytes
