@@ -19,6 +19,7 @@ from stamen.services.pagination import decode_cursor, encode_cursor
 from stamen.store.models import Run, Workspace
 
 TERMINAL = ("completed", "failed")
+RUNS = Run.__table__  # Core statements on hot paths skip the ORM's session synchronisation
 
 
 @dataclass
@@ -119,11 +120,11 @@ def claim(session: Session, run_id: str, *, owner: str, lease_seconds: float) ->
     """pending → running for `owner`, with a lease; None if someone else has it or it is terminal."""
     now = now_ms()
     result = session.execute(
-        update(Run)
-        .where(Run.id == run_id, Run.status == "pending")
+        update(RUNS)
+        .where(RUNS.c.id == run_id, RUNS.c.status == "pending")
         .values(
             status="running",
-            attempts=Run.attempts + 1,
+            attempts=RUNS.c.attempts + 1,
             lease_owner=owner,
             lease_expires_at=now + int(lease_seconds * 1000),
             started_at=now,
@@ -140,7 +141,9 @@ def heartbeat(session: Session, run_id: str, *, owner: str, lease_seconds: float
     if progress is not None:
         values["progress"] = progress
     result = session.execute(
-        update(Run).where(Run.id == run_id, Run.status == "running", Run.lease_owner == owner).values(**values)
+        update(RUNS)
+        .where(RUNS.c.id == run_id, RUNS.c.status == "running", RUNS.c.lease_owner == owner)
+        .values(**values)
     )
     return result.rowcount == 1
 
@@ -148,7 +151,9 @@ def heartbeat(session: Session, run_id: str, *, owner: str, lease_seconds: float
 def save_state(session: Session, run_id: str, *, owner: str, state: dict[str, Any]) -> None:
     """Checkpoint handler state (e.g. finished technique nodes) so a retry resumes instead of redoing."""
     session.execute(
-        update(Run).where(Run.id == run_id, Run.status == "running", Run.lease_owner == owner).values(state=state)
+        update(RUNS)
+        .where(RUNS.c.id == run_id, RUNS.c.status == "running", RUNS.c.lease_owner == owner)
+        .values(state=state)
     )
 
 
