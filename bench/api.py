@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -139,7 +140,13 @@ def main() -> None:
         cwd=ROOT,
         env=env,
     )
-    time.sleep(2)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # wait until the baseline accepts connections
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
     try:
         base_post, base_get = measure(port, "", {}, b'{"prompt":"x"}', args)
     finally:

@@ -48,7 +48,7 @@ def start_action(runtime: Runtime, principal: Principal, body, *, idempotency_ke
     inputs = [item.model_dump(exclude_none=True) for item in body.inputs]
     bound = bind_inputs(spec, inputs)
     with runtime.db.session() as session:
-        projects.require_project(session, body.workspace_id, body.project_id, principal.workspace_id)
+        projects.touch_owned(session, body.workspace_id, body.project_id, principal.workspace_id)
         _check_references(session, principal.workspace_id, inputs)
         run = runs.create_run(
             session,
@@ -65,6 +65,5 @@ def start_action(runtime: Runtime, principal: Principal, body, *, idempotency_ke
             scope="runs/action",
             window_seconds=runtime.settings.idempotency_window_seconds,
         )
-        projects.touch(session, body.project_id)
     runtime.executor.submit(run.id)
     return ActionStarted(run, spec)

@@ -30,7 +30,7 @@ def start_generation(
             body.callback_url, allow_private=runtime.settings.webhook_allow_private
         )
     with runtime.db.session() as session:
-        projects.require_project(session, body.workspace_id, body.project_id, principal.workspace_id)
+        projects.touch_owned(session, body.workspace_id, body.project_id, principal.workspace_id)
         run = runs.create_run(
             session,
             runs.NewRun(
@@ -47,6 +47,5 @@ def start_generation(
             scope=scope,
             window_seconds=runtime.settings.idempotency_window_seconds,
         )
-        projects.touch(session, body.project_id)
     runtime.executor.submit(run.id)
     return GenerationStarted(run, resolved.spec.model_id, resolved.spec.estimated_seconds)

@@ -39,13 +39,17 @@ def get_project(session: Session, project_id: str, caller_workspace_id: str) -> 
     return project
 
 
-def require_project(session: Session, workspace_id: str, project_id: str, caller_workspace_id: str) -> None:
-    """The caller's workspace and a project in it (one query, for the run-creating hot paths), or 404."""
+def touch_owned(session: Session, workspace_id: str, project_id: str, caller_workspace_id: str) -> None:
+    """Mark activity on a project of the caller's workspace, or 404: one statement for run-creating hot paths."""
     if workspace_id != caller_workspace_id:
         raise NotFound(f"workspace {workspace_id} not found")
     table = Project.__table__
-    owner = session.scalar(select(table.c.workspace_id).where(table.c.id == project_id))
-    if owner != caller_workspace_id:
+    result = session.execute(
+        update(table)
+        .where(table.c.id == project_id, table.c.workspace_id == caller_workspace_id)
+        .values(last_modified=now_ms())
+    )
+    if result.rowcount != 1:
         raise NotFound(f"project {project_id} not found")
 
 

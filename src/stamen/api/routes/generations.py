@@ -4,41 +4,46 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from stamen.api.deps import IdempotencyKeyDep, PrincipalDep, ReadSession, RuntimeDep
+from stamen.api.deps import PrincipalDep, ReadSession, RuntimeDep
 from stamen.api.presenters import generation_list_item, run_created
 from stamen.api.schemas import GenerateBody
-from stamen.services import runs
+from stamen.services import idempotency, runs
 from stamen.services.generations import start_generation
+from stamen.services.keys import Principal
 from stamen.services.pagination import check_limit
 from stamen.services.projects import require_workspace
 
 router = APIRouter()
 
 
-def _create(runtime, principal, body: GenerateBody, key: str | None, scope: str) -> dict:
-    started = start_generation(runtime, principal, body, idempotency_key=key, scope=scope)
-    return run_created(
-        started.run,
-        runtime.settings.api_base_url,
-        estimated_seconds=started.estimated_seconds,
-        extra={"model": {"model_id": started.model_id}},
-    )
+async def _create(request: Request, principal: Principal, body: GenerateBody, scope: str) -> JSONResponse:
+    runtime = request.app.state.runtime
+    key = idempotency.check_key(request.headers.get("idempotency-key"))
+
+    def create() -> dict:
+        started = start_generation(runtime, principal, body, idempotency_key=key, scope=scope)
+        return run_created(
+            started.run,
+            runtime.settings.api_base_url,
+            estimated_seconds=started.estimated_seconds,
+            extra={"model": {"model_id": started.model_id}},
+        )
+
+    return JSONResponse(await run_in_threadpool(create), 201)
 
 
 @router.post("/generate", status_code=201)
-async def create_generation(body: GenerateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep):
-    return JSONResponse(await run_in_threadpool(_create, runtime, principal, body, key, "generate"), 201)
+async def create_generation(body: GenerateBody, request: Request, principal: PrincipalDep):
+    return await _create(request, principal, body, "generate")
 
 
 @router.post("/runs/generation", status_code=201, deprecated=True)
-async def start_generation_run(
-    body: GenerateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep
-):
-    return await run_in_threadpool(_create, runtime, principal, body, key, "runs/generation")
+async def start_generation_run(body: GenerateBody, request: Request, principal: PrincipalDep):
+    return await _create(request, principal, body, "runs/generation")
 
 
 @router.get("/generations")
