@@ -50,6 +50,29 @@ def serve() -> None:
     )
 
 
+@app.command()
+def worker(
+    concurrency: int = typer.Option(None, help="Runs executed at once (default STAMEN_WORKER_CONCURRENCY)"),
+    pool: str = typer.Option("prefork", help="Celery pool: prefork, threads or solo"),
+) -> None:
+    """Run a Celery worker that executes runs (for STAMEN_EXECUTOR=celery; broker STAMEN_CELERY_BROKER_URL)."""
+    from stamen.execution.celery import make_celery
+
+    settings = Settings()
+    celery_app = make_celery(settings)
+    celery_app.worker_main(
+        [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            f"--pool={pool}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+
+
 @keys_app.command("create")
 def keys_create(
     test: bool = typer.Option(False, "--test", help="Create an sk_test_ key (simulated models, no charge)"),

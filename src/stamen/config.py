@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,7 +28,9 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False  # allow http:// and private/loopback callback hosts
     fetch_allow_private: bool = False  # allow private/loopback hosts for URL inputs
 
-    executor: str = "local"  # local | celery
+    executor: Literal["local", "celery"] = "local"  # celery: runs execute in `stamen worker` processes
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    celery_resubmit_after_seconds: float = 60.0  # a run pending this long is submitted again
     worker_concurrency: int = 8  # runs executing at once in one process
     cpu_workers: int = Field(default_factory=lambda: os.cpu_count() or 2)  # CPU-bound handler pool
     lease_seconds: float = 30.0  # a running run's claim expires unless heartbeated

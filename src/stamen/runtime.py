@@ -51,6 +51,15 @@ class Runtime:
         self._background: list[asyncio.Task] = []
 
     def _make_executor(self) -> Executor:
+        if self.settings.executor == "celery":
+            from stamen.execution.celery import CeleryExecutor
+
+            return CeleryExecutor(
+                self.settings,
+                self.db,
+                max_attempts=self.settings.max_attempts,
+                sweep_seconds=self.settings.sweep_interval_seconds,
+            )
         from stamen.execution.local import LocalExecutor
         from stamen.execution.worker import Worker
 

@@ -216,11 +216,11 @@ def recover_expired_leases(session: Session, *, max_attempts: int) -> list[str]:
     return retried
 
 
-def pending_run_ids(session: Session, *, limit: int = 1000, exclude: set[str] | None = None) -> list[str]:
+def pending_run_ids(
+    session: Session, *, limit: int = 1000, exclude: set[str] | None = None, older_than_seconds: float = 0
+) -> list[str]:
+    """Pending runs, oldest first (optionally only those created more than `older_than_seconds` ago)."""
     statement = select(Run.id).where(Run.status == "pending").order_by(Run.seq).limit(limit)
+    if older_than_seconds:
+        statement = statement.where(Run.created_at < now_ms() - int(older_than_seconds * 1000))
     return [rid for rid in session.scalars(statement) if not exclude or rid not in exclude]
-
-
-def stale_running(session: Session, owner: str) -> list[str]:
-    """Runs this process claimed earlier (e.g. before a crash with the same owner id)."""
-    return list(session.scalars(select(Run.id).where(Run.status == "running", or_(Run.lease_owner == owner))))
