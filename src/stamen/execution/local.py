@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 from stamen.execution.worker import Worker
 from stamen.services import runs
@@ -36,6 +37,11 @@ class LocalExecutor:
             self._queue.put_nowait(run_id)  # type: ignore[union-attr]
 
     async def start(self) -> None:
+        def release_dead() -> None:
+            with self.db.session() as session:
+                runs.expire_leases_of_dead_processes(session, socket.gethostname())
+
+        await asyncio.to_thread(release_dead)
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
         self._tasks = [asyncio.create_task(self._drain(), name=f"stamen-worker-{i}") for i in range(self.concurrency)]

@@ -216,6 +216,31 @@ def recover_expired_leases(session: Session, *, max_attempts: int) -> list[str]:
     return retried
 
 
+def expire_leases_of_dead_processes(session: Session, hostname: str) -> int:
+    """Expire leases held by processes of this host that no longer exist (e.g. after kill -9 and a
+    restart), so their runs are recovered at once instead of after the lease lifetime."""
+    import os
+
+    expired = 0
+    statement = select(RUNS.c.id, RUNS.c.lease_owner).where(
+        RUNS.c.status == "running", RUNS.c.lease_owner.like(f"{hostname}:%")
+    )
+    for run_id, owner in session.execute(statement).all():
+        pid = owner.split(":")[1] if owner.count(":") >= 2 else ""
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still alive: its heartbeat decides
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        session.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.lease_owner == owner).values(lease_expires_at=0))
+        expired += 1
+    return expired
+
+
 def pending_run_ids(
     session: Session, *, limit: int = 1000, exclude: set[str] | None = None, older_than_seconds: float = 0
 ) -> list[str]:
