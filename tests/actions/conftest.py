@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from PIL import Image, ImageDraw
 
 from stamen.execution.context import InputValue, RunContext
 from stamen.media.ffmpeg import run_ffmpeg
+
+FAST_H264_ARGS = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+"""Encoder settings for test media: quick to encode, and playable as any video action's input."""
 
 
 @pytest.fixture
@@ -29,7 +32,7 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
         args: list[str] = ["-f", "lavfi", "-i", f"{source}=size={size}:rate={fps}:duration={duration}"]
         if audio:
             args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={duration}"]
-        args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(fps)]
+        args += [*FAST_H264_ARGS, "-g", str(fps)]
         if audio:
             args += ["-c:a", "aac", "-shortest"]
         run_ffmpeg([*args, out])
@@ -60,6 +63,14 @@ def make_image(tmp_path: Path) -> Callable[..., Path]:
         return out
 
     return build
+
+
+@pytest.fixture
+def non_video_files(tmp_path: Path, make_image: Callable[..., Path]) -> list[Path]:
+    """Inputs every video action must refuse as `input_invalid`: text named `.mp4`, and a still image."""
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video")
+    return [text, make_image("still.png")]
 
 
 @pytest.fixture

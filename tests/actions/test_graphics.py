@@ -172,7 +172,7 @@ def test_generate_text_image_draws_dark_text_only_inside_the_margins(make_contex
     box = changed_box(Image.new("RGB", image.size, WHITE), image)
     assert box is not None
     left, top, right, bottom = box
-    assert 40 <= left and right <= 360 and top >= 40 and bottom <= 160
+    assert left >= 40 and right <= 360 and top >= 40 and bottom <= 160
     assert abs((left + right) / 2 - 200) < 10 and abs((top + bottom) / 2 - 100) < 15  # centred
     assert min(min(image.crop(box).convert("L").get_flattened_data()), 255) < 50  # ink is dark
 

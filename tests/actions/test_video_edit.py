@@ -10,6 +10,7 @@ import pytest
 from stamen.errors import RunFailure
 from stamen.media.ffmpeg import run_ffmpeg
 from stamen.media.probe import probe
+from tests.actions.conftest import FAST_H264_ARGS
 from tests.actions.test_video_support import duration_of, output_paths, run_video_action
 
 
@@ -95,12 +96,7 @@ def test_split_video_finds_scene_changes(make_context, tmp_path):
             "[0:v][1:v]concat=n=2:v=1[v]",
             "-map",
             "[v]",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
+            *FAST_H264_ARGS,
             scenes,
         ]
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
-import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -26,15 +25,8 @@ from stamen.actions.video_effects import (
 from stamen.errors import RunFailure
 from stamen.media.ffmpeg import run_ffmpeg
 from stamen.media.probe import probe
-
-
-def decode(path: Path, fmt: str = "rgb24") -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format=fmt).astype(np.int16) for frame in container.decode(video=0)]
-
-
-def difference(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+from tests.actions.conftest import FAST_H264_ARGS
+from tests.actions.test_video_support import decode_frames, difference
 
 
 @pytest.fixture
@@ -69,7 +61,7 @@ def test_ken_burns_makes_duration_times_fps_frames_and_zoom_in_reframes(make_ima
     assert output.media_type == "video" and output.content_type == "video/mp4"
     info = probe(output.path)
     assert (info.width, info.height, info.video_codec) == (320, 240, "h264")
-    frames = decode(output.path)
+    frames = decode_frames(output.path)
     assert len(frames) == 24
 
     def red_share(frame: np.ndarray) -> float:
@@ -90,7 +82,7 @@ def test_ken_burns_pan_moves_the_framing(tmp_path, make_context, pan):
     ctx = make_context(inputs={"image": [image]})
     params = KenBurnsVideoParams(duration=1, fps="24", zoom=1.5, zoom_direction="none", pan_direction=pan)
     ken_burns_video(ctx, params)
-    frames = decode(ctx.outputs[0].path)
+    frames = decode_frames(ctx.outputs[0].path)
     assert len(frames) == 24
     channel = 0 if pan in ("left", "right") else 1
     first, last = frames[0][..., channel].mean(), frames[-1][..., channel].mean()
@@ -111,8 +103,8 @@ def test_ken_burns_rejects_a_non_image(tmp_path, make_context):
 
 def test_color_grade_brightness_up_raises_mean_luma(clip, run_on_video):
     ctx, output = run_on_video(color_grade_video, ColorGradeVideoParams(brightness=0.3), clip)
-    before = np.mean([frame[:240].mean() for frame in decode(clip, "yuv420p")])
-    after = np.mean([frame[:240].mean() for frame in decode(output, "yuv420p")])
+    before = np.mean([frame[:240].mean() for frame in decode_frames(clip, "yuv420p")])
+    after = np.mean([frame[:240].mean() for frame in decode_frames(output, "yuv420p")])
     assert after > before + 30
     info = probe(output)
     assert (info.video_codec, info.width, info.height, info.has_audio) == ("h264", 320, 240, True)
@@ -121,7 +113,7 @@ def test_color_grade_brightness_up_raises_mean_luma(clip, run_on_video):
 
 def test_color_grade_zero_saturation_removes_colour(clip, run_on_video):
     _, output = run_on_video(color_grade_video, ColorGradeVideoParams(saturation=0), clip)
-    frame = decode(output)[10]
+    frame = decode_frames(output)[10]
     assert np.abs(frame[..., 0] - frame[..., 1]).mean() < 4
 
 
@@ -130,17 +122,17 @@ def test_color_grade_zero_saturation_removes_colour(clip, run_on_video):
 
 def test_color_filter_grayscale_has_neutral_chroma(clip, run_on_video):
     _, output = run_on_video(color_filter_video, ColorFilterVideoParams(filter="grayscale"), clip)
-    yuv = decode(output, "yuv420p")[12]
+    yuv = decode_frames(output, "yuv420p")[12]
     chroma = yuv[240:]
     assert np.abs(chroma - 128).max() <= 2
-    rgb = decode(output)[12]
+    rgb = decode_frames(output)[12]
     assert np.abs(rgb[..., 0] - rgb[..., 1]).max() <= 3
     assert np.abs(rgb[..., 1] - rgb[..., 2]).max() <= 3
 
 
 def test_color_filter_bw_leaves_only_black_and_white(clip, run_on_video):
     _, output = run_on_video(color_filter_video, ColorFilterVideoParams(filter="bw"), clip)
-    luma = decode(output, "yuv420p")[5][:240]
+    luma = decode_frames(output, "yuv420p")[5][:240]
     extreme = (luma < 40) | (luma > 215)
     assert extreme.mean() > 0.97
     assert 0.05 < (luma > 215).mean() < 0.95
@@ -149,7 +141,7 @@ def test_color_filter_bw_leaves_only_black_and_white(clip, run_on_video):
 @pytest.mark.parametrize("look", get_args(ColorFilterVideoParams.model_fields["filter"].annotation))
 def test_every_color_filter_changes_frames(clip, run_on_video, look):
     _, output = run_on_video(color_filter_video, ColorFilterVideoParams(filter=look, grain=10), clip)
-    before, after = decode(clip), decode(output)
+    before, after = decode_frames(clip), decode_frames(output)
     assert len(after) == len(before)
     assert difference(before[7], after[7]) > 3
 
@@ -160,16 +152,16 @@ def test_every_color_filter_changes_frames(clip, run_on_video, look):
 @pytest.mark.parametrize("effect", get_args(VideoEffectParams.model_fields["effect"].annotation))
 def test_every_video_effect_changes_frames_and_keeps_size(clip, run_on_video, effect):
     _, output = run_on_video(video_effect, VideoEffectParams(effect=effect), clip)
-    before, after = decode(clip), decode(output)
+    before, after = decode_frames(clip), decode_frames(output)
     assert len(after) == len(before)
     assert after[0].shape == before[0].shape
-    changed = [difference(b, a) for b, a in zip(before, after)]
+    changed = [difference(b, a) for b, a in zip(before, after, strict=False)]
     assert np.mean(changed) > 2
 
 
 def test_shake_moves_the_picture_between_frames(clip, run_on_video):
     _, output = run_on_video(video_effect, VideoEffectParams(effect="shake", shake_amount=12), clip)
-    before, after = decode(clip), decode(output)
+    before, after = decode_frames(clip), decode_frames(output)
 
     def first_bar_edge(frame: np.ndarray) -> int:
         """Column where testsrc2's red bar gives way to the green one, on a row below the overlays."""
@@ -197,9 +189,7 @@ def green_clip(tmp_path) -> Path:
         "color=c=0x00FF00:size=320x240:rate=25:duration=1[bg];"
         "testsrc2=size=100x80:rate=25:duration=1[box];[bg][box]overlay=110:80:shortest=1"
     )
-    run_ffmpeg(
-        ["-f", "lavfi", "-i", graph, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", out]
-    )
+    run_ffmpeg(["-f", "lavfi", "-i", graph, *FAST_H264_ARGS, out])
     return out
 
 
@@ -253,10 +243,8 @@ def test_greenscreen_rejects_a_bad_custom_color():
         (greenscreen_video, GreenscreenVideoParams()),
     ],
 )
-def test_non_video_input_fails_with_input_invalid(tmp_path, make_image, run_on_video, fn, params):
-    text = tmp_path / "notes.mp4"
-    text.write_text("this is not a video")
-    for bad in (text, make_image("still.png")):
+def test_non_video_input_fails_with_input_invalid(non_video_files, run_on_video, fn, params):
+    for bad in non_video_files:
         with pytest.raises(RunFailure) as failure:
             run_on_video(fn, params, bad)
         assert failure.value.code == "input_invalid"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -21,19 +20,12 @@ from stamen.actions.video_frames import (
 )
 from stamen.errors import RunFailure
 from stamen.media.ffmpeg import run_ffmpeg
-
-
-def decode(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24").astype(np.int16) for frame in container.decode(video=0)]
+from tests.actions.conftest import FAST_H264_ARGS
+from tests.actions.test_video_support import decode_frames, difference
 
 
 def load(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
-
-
-def difference(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).mean())
 
 
 def closest_frame(image: np.ndarray, frames: list[np.ndarray]) -> int:
@@ -63,7 +55,7 @@ def test_extract_evenly_gives_n_pngs_spread_over_the_video(clip, run_on_video):
     ctx = run_on_video(extract_video_frames, ExtractVideoFramesParams(mode="evenly", frame_count=5), clip)
     assert len(ctx.outputs) == 5
     assert all(o.media_type == "image" and o.content_type == "image/png" for o in ctx.outputs)
-    frames = decode(clip)
+    frames = decode_frames(clip)
     images = [load(o.path) for o in ctx.outputs]
     assert all(image.shape == (240, 320, 3) for image in images)
     # centres of five equal slices of 2 s: 0.2, 0.6, 1.0, 1.4, 1.8 s -> frames 5, 15, 25, 35, 45
@@ -73,21 +65,21 @@ def test_extract_evenly_gives_n_pngs_spread_over_the_video(clip, run_on_video):
 def test_extract_single_at_half_matches_the_decoded_middle_frame(clip, run_on_video):
     ctx = run_on_video(extract_video_frames, ExtractVideoFramesParams(mode="single", time_percent=50), clip)
     assert len(ctx.outputs) == 1
-    image, frames = load(ctx.outputs[0].path), decode(clip)
+    image, frames = load(ctx.outputs[0].path), decode_frames(clip)
     assert closest_frame(image, frames) == 25
     assert difference(image, frames[25]) < 3
 
 
 def test_extract_single_at_the_very_end_returns_the_last_frame(clip, run_on_video):
     ctx = run_on_video(extract_video_frames, ExtractVideoFramesParams(mode="single", time_percent=100), clip)
-    assert closest_frame(load(ctx.outputs[0].path), decode(clip)) == 49
+    assert closest_frame(load(ctx.outputs[0].path), decode_frames(clip)) == 49
 
 
 def test_extract_interval_takes_one_frame_per_period(clip, run_on_video):
     ctx = run_on_video(
         extract_video_frames, ExtractVideoFramesParams(mode="interval", every_seconds=0.5), clip
     )
-    frames = decode(clip)
+    frames = decode_frames(clip)
     # the first frame at or after 0, 0.5, 1.0, 1.5 s (frames are 0.04 s apart)
     assert [closest_frame(load(o.path), frames) for o in ctx.outputs] == [0, 13, 25, 38]
 
@@ -95,7 +87,7 @@ def test_extract_interval_takes_one_frame_per_period(clip, run_on_video):
 def test_extract_range_limits_frames_to_that_part(clip, run_on_video):
     params = ExtractVideoFramesParams(mode="evenly", frame_count=4, range=Interval(min=50, max=100))
     ctx = run_on_video(extract_video_frames, params, clip)
-    frames = decode(clip)
+    frames = decode_frames(clip)
     picked = [closest_frame(load(o.path), frames) for o in ctx.outputs]
     assert len(picked) == 4 and all(index >= 25 for index in picked)
     assert picked == sorted(picked)
@@ -104,7 +96,7 @@ def test_extract_range_limits_frames_to_that_part(clip, run_on_video):
 def test_extract_single_is_relative_to_the_range(clip, run_on_video):
     params = ExtractVideoFramesParams(mode="single", time_percent=0, range=Interval(min=25, max=75))
     ctx = run_on_video(extract_video_frames, params, clip)
-    assert abs(closest_frame(load(ctx.outputs[0].path), decode(clip)) - 12) <= 1
+    assert abs(closest_frame(load(ctx.outputs[0].path), decode_frames(clip)) - 12) <= 1
 
 
 def test_extract_scene_finds_the_hard_cut(tmp_path, run_on_video):
@@ -113,11 +105,9 @@ def test_extract_scene_finds_the_hard_cut(tmp_path, run_on_video):
         "testsrc2=size=320x240:rate=25:duration=1[a];smptebars=size=320x240:rate=25:duration=1[b];"
         "[a][b]concat=n=2:v=1"
     )
-    run_ffmpeg(
-        ["-f", "lavfi", "-i", graph, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", cut]
-    )
+    run_ffmpeg(["-f", "lavfi", "-i", graph, *FAST_H264_ARGS, cut])
     ctx = run_on_video(extract_video_frames, ExtractVideoFramesParams(mode="scene"), cut)
-    frames = decode(cut)
+    frames = decode_frames(cut)
     assert [closest_frame(load(o.path), frames) for o in ctx.outputs] == [0, 25]
 
 
@@ -176,7 +166,7 @@ def test_long_exposure_average_differs_from_every_frame_and_sits_between_darken_
         results[mode] = load(ctx.outputs[0].path)
     average, lighten, darken = results["average"], results["lighten"], results["darken"]
     assert average.shape == (240, 320, 3)
-    assert all(difference(average, frame) > 1 for frame in decode(clip))
+    assert all(difference(average, frame) > 1 for frame in decode_frames(clip))
     assert np.all(lighten >= average) and np.all(average >= darken)
     assert difference(lighten, darken) > 5
 
@@ -186,7 +176,7 @@ def test_long_exposure_max_frames_widens_the_stride_instead_of_stopping_early(cl
         video_to_long_exposure, VideoToLongExposureParams(blend_mode="lighten", max_frames=5), clip
     )
     image = load(few.outputs[0].path)
-    frames = decode(clip)
+    frames = decode_frames(clip)
     # lighten over frames 0, 10, 20, 30, 40: at least as bright as the late frame 40
     assert np.all(image >= frames[40] - 2)
 
@@ -202,10 +192,8 @@ def test_long_exposure_max_frames_widens_the_stride_instead_of_stopping_early(cl
         (video_to_long_exposure, VideoToLongExposureParams()),
     ],
 )
-def test_non_video_input_fails_with_input_invalid(tmp_path, make_image, run_on_video, fn, params):
-    text = tmp_path / "notes.mp4"
-    text.write_text("this is not a video")
-    for bad in (text, make_image("still.png")):
+def test_non_video_input_fails_with_input_invalid(non_video_files, run_on_video, fn, params):
+    for bad in non_video_files:
         with pytest.raises(RunFailure) as failure:
             run_on_video(fn, params, bad)
         assert failure.value.code == "input_invalid"

@@ -10,6 +10,7 @@ import pytest
 
 from stamen.media.ffmpeg import run_ffmpeg
 from stamen.media.probe import probe
+from tests.actions.conftest import FAST_H264_ARGS
 from tests.actions.test_video_support import (
     decode_frames,
     difference,
@@ -40,12 +41,7 @@ def silent_then_tone(tmp_path) -> Path:
             "lavfi",
             "-i",
             "sine=frequency=440:sample_rate=48000:duration=2,volume='if(lt(t,1),0,1)':eval=frame",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
+            *FAST_H264_ARGS,
             "-c:a",
             "aac",
             "-shortest",

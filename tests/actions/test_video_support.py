@@ -35,9 +35,9 @@ def output_paths(ctx: RunContext) -> list[Path]:
     return [output.path for output in ctx.outputs if output.path is not None]
 
 
-def decode_frames(path: Path) -> list[np.ndarray]:
+def decode_frames(path: Path, fmt: str = "rgb24") -> list[np.ndarray]:
     with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24").astype(np.int16) for frame in container.decode(video=0)]
+        return [frame.to_ndarray(format=fmt).astype(np.int16) for frame in container.decode(video=0)]
 
 
 def difference(a: np.ndarray, b: np.ndarray) -> float:

@@ -185,6 +185,19 @@ def png_bytes() -> bytes:
     return make_png()
 
 
+def backend_loader(
+    load: Callable[[dict[str, str]], Any], base_env: dict[str, str], *, models_variable: str, default_models: str
+) -> Callable[..., Any]:
+    """`make(models, **extra)`: a backend loaded from `base_env` with `models_variable` set; it must load."""
+
+    def make(models: str = default_models, **extra: str) -> Any:
+        backend = load({**base_env, models_variable: models, **extra})
+        assert backend is not None
+        return backend
+
+    return make
+
+
 @pytest.fixture
 def remote_env() -> dict[str, str]:
     """Settings that keep the remote backends fast under test and let inputs come from loopback."""

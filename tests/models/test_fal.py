@@ -12,7 +12,7 @@ from stamen.errors import RunFailure
 from stamen.models import fal
 from stamen.models.base import GenerationRequest
 
-from .conftest import Reply
+from .conftest import Reply, backend_loader
 
 FAL_KEY = "fal-key-id:fal-key-secret-0123456789"
 APP = "fal-ai/flux/dev"
@@ -27,19 +27,12 @@ def restore_fal_queue_url(monkeypatch):
 
 @pytest.fixture
 def backend_for(fake_provider, remote_env):
-    def make(models: str = f"image:{APP},video:fal-ai/kling-video", **extra: str):
-        env = {
-            **remote_env,
-            "FAL_KEY": FAL_KEY,
-            "STAMEN_FAL_QUEUE_URL": fake_provider.url,
-            "STAMEN_FAL_MODELS": models,
-            **extra,
-        }
-        backend = fal.load(env)
-        assert backend is not None
-        return backend
-
-    return make
+    return backend_loader(
+        fal.load,
+        {**remote_env, "FAL_KEY": FAL_KEY, "STAMEN_FAL_QUEUE_URL": fake_provider.url},
+        models_variable="STAMEN_FAL_MODELS",
+        default_models=f"image:{APP},video:fal-ai/kling-video",
+    )
 
 
 def request_for(backend, model_id: str = APP, prompt: str = "a red fox", **params) -> GenerationRequest:

@@ -13,7 +13,7 @@ from stamen.errors import RunFailure
 from stamen.models import openai_compat
 from stamen.models.base import GenerationRequest
 
-from .conftest import Reply
+from .conftest import Reply, backend_loader
 
 API_KEY = "sk-test-0123456789abcdefSECRET"
 
@@ -33,19 +33,12 @@ def chat_completion(content: str | None, finish_reason: str = "stop") -> dict:
 
 @pytest.fixture
 def backend_for(fake_provider, remote_env):
-    def make(models: str = "text:llama3.1,image:dall-e-3,audio:tts-1", **extra: str):
-        env = {
-            **remote_env,
-            "STAMEN_OPENAI_BASE_URL": fake_provider.url + "/v1",
-            "STAMEN_OPENAI_API_KEY": API_KEY,
-            "STAMEN_OPENAI_MODELS": models,
-            **extra,
-        }
-        backend = openai_compat.load(env)
-        assert backend is not None
-        return backend
-
-    return make
+    return backend_loader(
+        openai_compat.load,
+        {**remote_env, "STAMEN_OPENAI_BASE_URL": fake_provider.url + "/v1", "STAMEN_OPENAI_API_KEY": API_KEY},
+        models_variable="STAMEN_OPENAI_MODELS",
+        default_models="text:llama3.1,image:dall-e-3,audio:tts-1",
+    )
 
 
 def request_for(backend, model_id: str, prompt: str = "hello", **params) -> GenerationRequest:

@@ -10,7 +10,7 @@ from stamen.errors import RunFailure
 from stamen.models import replicate
 from stamen.models.base import GenerationRequest
 
-from .conftest import Reply
+from .conftest import Reply, backend_loader
 
 TOKEN = "r8_TestToken0123456789abcdefghij"
 MODEL = "black-forest-labs/flux-schnell"
@@ -38,19 +38,12 @@ def prediction(status: str, *, output=None, error=None, logs: str = "", server=N
 
 @pytest.fixture
 def backend_for(fake_provider, remote_env):
-    def make(models: str = f"image:{MODEL},text:meta/meta-llama-3-8b-instruct", **extra: str):
-        env = {
-            **remote_env,
-            "REPLICATE_API_TOKEN": TOKEN,
-            "STAMEN_REPLICATE_BASE_URL": fake_provider.url,
-            "STAMEN_REPLICATE_MODELS": models,
-            **extra,
-        }
-        backend = replicate.load(env)
-        assert backend is not None
-        return backend
-
-    return make
+    return backend_loader(
+        replicate.load,
+        {**remote_env, "REPLICATE_API_TOKEN": TOKEN, "STAMEN_REPLICATE_BASE_URL": fake_provider.url},
+        models_variable="STAMEN_REPLICATE_MODELS",
+        default_models=f"image:{MODEL},text:meta/meta-llama-3-8b-instruct",
+    )
 
 
 def request_for(backend, model_id: str = MODEL, prompt: str = "a red fox", **params) -> GenerationRequest:

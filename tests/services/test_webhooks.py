@@ -123,7 +123,7 @@ async def test_delivery_gives_up_after_three_retries(tmp_path):
 def test_signature_matches_contract_test_vector():
     from stamen.services.webhooks import sign
 
-    body = '{"id":"whd_9s8d7f6g","type":"run.completed","api_version":"2026-06-11","created_at":1767225613500,"data":{"run_id":"run_4hd92ka7","run_type":"generation","workspace_id":"ws_7f3kq2","status":"completed"}}'  # contract examples/webhook-run-completed.body.json
+    body = '{"id":"whd_9s8d7f6g","type":"run.completed","api_version":"2026-06-11","created_at":1767225613500,"data":{"run_id":"run_4hd92ka7","run_type":"generation","workspace_id":"ws_7f3kq2","status":"completed"}}'  # contract examples/webhook-run-completed.body.json  # noqa: E501
     assert sign("whsec_stamen_example_0123456789", body, 1767225614) == (
         "t=1767225614,v1=d102dc3048eae8f85973416509f552199e3e216660f65d0fe87f91d16785f702"
     )

@@ -14,7 +14,7 @@ import segno
 from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Color, Point2D, Slot, action
+from stamen.actions.registry import IMAGE_OUT, ActionParams, Color, Point2D, Slot, action
 from stamen.errors import RunFailure
 from stamen.execution.context import RunContext
 
@@ -106,7 +106,7 @@ def qr_image(text: str, params: QrCodeGeneratorBrowserParams) -> Image.Image:
     name="QR Code Generator",
     description="Encodes the input text as a QR code image.",
     inputs=[Slot("text", "text")],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=QrCodeGeneratorBrowserParams,
     language="javascript",
     twin_of="qr-code-generator",
@@ -116,7 +116,7 @@ def qr_image(text: str, params: QrCodeGeneratorBrowserParams) -> Image.Image:
     name="QR Code Generator",
     description="Encodes the input text as a QR code image.",
     inputs=[Slot("text", "text")],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=QrCodeGeneratorParams,
 )
 def qr_code_generator(ctx: RunContext, params: QrCodeGeneratorBrowserParams) -> None:
@@ -215,7 +215,7 @@ def draw_shape(canvas: Image.Image, params: ShapeParams) -> Image.Image:
     name="Generate Shape Image",
     description="Draws a shape on a plain canvas. A connected image only sets the canvas size.",
     inputs=[Slot("image", "image", optional=True)],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=GenerateShapeImageParams,
 )
 def generate_shape_image(ctx: RunContext, params: GenerateShapeImageParams) -> None:
@@ -231,7 +231,7 @@ def generate_shape_image(ctx: RunContext, params: GenerateShapeImageParams) -> N
     name="Add Shape to Image",
     description="Draws a shape over the input image, or on a width×height canvas when none is connected.",
     inputs=[Slot("image", "image", optional=True)],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=AddShapeToImageBrowserParams,
     language="javascript",
     twin_of="add-shape-to-image",
@@ -241,7 +241,7 @@ def generate_shape_image(ctx: RunContext, params: GenerateShapeImageParams) -> N
     name="Add Shape to Image",
     description="Draws a shape over the input image, or on a width×height canvas when none is connected.",
     inputs=[Slot("image", "image", optional=True)],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=AddShapeToImageParams,
 )
 def add_shape_to_image(ctx: RunContext, params: AddShapeToImageBrowserParams) -> None:
@@ -374,7 +374,7 @@ def anchored_origin(
     name="Generate Text Image",
     description="Renders text centred on a plain canvas, wrapped inside the margins.",
     inputs=[Slot("text", "text", optional=True)],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=GenerateTextImageParams,
 )
 def generate_text_image(ctx: RunContext, params: GenerateTextImageParams) -> None:
@@ -392,7 +392,7 @@ def generate_text_image(ctx: RunContext, params: GenerateTextImageParams) -> Non
     name="Add Text to Image",
     description="Draws text over the input image, or on a canvas of `dimensions` when none is connected.",
     inputs=[Slot("image", "image", optional=True), Slot("text", "text", optional=True)],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=AddTextToImageBrowserParams,
     language="javascript",
     twin_of="add-text-to-image",
@@ -402,7 +402,7 @@ def generate_text_image(ctx: RunContext, params: GenerateTextImageParams) -> Non
     name="Add Text to Image",
     description="Draws text over the input image at a position (or centre point), optionally with a shadow.",
     inputs=[Slot("image", "image", optional=True), Slot("text", "text", optional=True)],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=AddTextToImageParams,
 )
 def add_text_to_image(ctx: RunContext, params: AddTextToImageBrowserParams) -> None:

@@ -13,7 +13,7 @@ from typing import Literal
 from PIL import Image, ImageOps
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Color, Slot, action
+from stamen.actions.registry import IMAGE_IN, IMAGE_OUT, ActionParams, Color, Slot, action
 from stamen.errors import RunFailure
 from stamen.execution.context import RunContext
 from stamen.media.images import (
@@ -30,8 +30,6 @@ from stamen.media.images import (
     save_png,
 )
 
-IMAGE_IN = [Slot("image", "image")]
-IMAGE_OUT = [Slot("image", "image")]
 FlipDirection = Literal["none", "horizontal", "vertical", "both"]
 CanvasMode = Literal["shrink", "keep", "expand"]
 AspectRatio = Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9"]

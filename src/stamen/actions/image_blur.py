@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Color, Slot, action
+from stamen.actions.registry import IMAGE_OUT, ActionParams, Color, Slot, action
 from stamen.execution.context import RunContext
 from stamen.media.images import (
     color_distance_mask,
@@ -217,7 +217,7 @@ def painted_mask(ctx: RunContext, size: tuple[int, int], params: BlurImageBrowse
     description="Blurs an image (gaussian, box, motion, radial, bilateral, bokeh, tilt-shift, by colour), "
     "everywhere or where a mask is painted.",
     inputs=[Slot("image", "image"), Slot("mask", "image", optional=True)],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=BlurImageBrowserParams,
     language="javascript",
     twin_of="blur-image",
@@ -227,7 +227,7 @@ def painted_mask(ctx: RunContext, size: tuple[int, int], params: BlurImageBrowse
     name="Blur Image",
     description="Blurs an image (gaussian, box, motion, radial, bilateral, bokeh, tilt-shift, by colour).",
     inputs=[Slot("image", "image"), Slot("mask", "image", optional=True)],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=BlurImageParams,
 )
 def blur_image(ctx: RunContext, params: BlurImageBrowserParams) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Color, Point2D, Slot, action
+from stamen.actions.registry import IMAGE_IN, IMAGE_OUT, ActionParams, Color, Point2D, Slot, action
 from stamen.execution.context import RunContext
 from stamen.media.images import (
     MAX_SIDE,
@@ -33,8 +33,6 @@ from stamen.media.images import (
     stroke_mask,
     to_float,
 )
-
-IMAGE_OUT = [Slot("image", "image")]
 
 
 def point(x: float, y: float, title: str, description: str) -> Any:
@@ -144,9 +142,9 @@ def crop(image: Image.Image, params: CropImageBrowserParams) -> Image.Image:
     check_pixels(out_width, out_height)
     center_x, center_y = params.center.x * width, params.center.y * height
     outside = not (
-        0 <= center_x - out_width / 2
+        center_x - out_width / 2 >= 0
         and center_x + out_width / 2 <= width
-        and 0 <= center_y - out_height / 2
+        and center_y - out_height / 2 >= 0
         and center_y + out_height / 2 <= height
     )
     if (outside or params.rotation % 360) and image.mode != "RGBA":
@@ -175,7 +173,7 @@ def crop(image: Image.Image, params: CropImageBrowserParams) -> Image.Image:
     "crop-image-browser",
     name="Crop Image",
     description="Crops a box (centre and size as fractions of the image, optionally rotated).",
-    inputs=[Slot("image", "image")],
+    inputs=IMAGE_IN,
     outputs=IMAGE_OUT,
     params=CropImageBrowserParams,
     language="javascript",
@@ -218,7 +216,7 @@ def resize_image_to(image: Image.Image, params: ResizeImageBrowserParams) -> Ima
     "resize-image-browser",
     name="Resize Image",
     description="Resizes to an exact size, a percentage, or a longest side.",
-    inputs=[Slot("image", "image")],
+    inputs=IMAGE_IN,
     outputs=IMAGE_OUT,
     params=ResizeImageBrowserParams,
     language="javascript",
@@ -350,7 +348,7 @@ def shader_effect(image: Image.Image, params: ShaderEffectBrowserParams) -> Imag
     "shader-effect-browser",
     name="Shader Effect",
     description="Stylised effects: chromatic aberration, glitch, edges, CRT, ripple, kaleidoscope, bloom, pixelate.",
-    inputs=[Slot("image", "image")],
+    inputs=IMAGE_IN,
     outputs=IMAGE_OUT,
     params=ShaderEffectBrowserParams,
     language="javascript",

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Color, Slot, action
+from stamen.actions.registry import IMAGE_IN, IMAGE_OUT, ActionParams, Color, action
 from stamen.execution.context import RunContext
 from stamen.media.images import (
     blend,
@@ -27,9 +27,6 @@ from stamen.media.images import (
     save_png,
     to_float,
 )
-
-IMAGE_IN = [Slot("image", "image")]
-IMAGE_OUT = [Slot("image", "image")]
 
 
 def gray3(rgb: np.ndarray) -> np.ndarray:

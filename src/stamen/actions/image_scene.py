@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Color, Point2D, Point3D, Slot, action
+from stamen.actions.registry import IMAGE_OUT, ActionParams, Color, Point2D, Point3D, Slot, action
 from stamen.execution.context import RunContext
 from stamen.media.images import color_array, open_image, parse_color, save_png
 
@@ -232,7 +232,7 @@ def scene_texture(ctx: RunContext) -> np.ndarray | None:
     name="3D Scene",
     description="Renders a shaded cube, sphere, torus, cone or cylinder, textured with the input image.",
     inputs=[Slot("image", "image", optional=True)],
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=Scene3dImageBrowserParams,
     language="javascript",
     estimated_seconds=3,

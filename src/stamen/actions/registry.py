@@ -70,6 +70,12 @@ class Slot:
     optional: bool = False
 
 
+IMAGE_IN = [Slot("image", "image")]
+IMAGE_OUT = [Slot("image", "image")]
+VIDEO_IN = [Slot("video", "video")]
+VIDEO_OUT = [Slot("video", "video")]
+
+
 @dataclass
 class ActionSpec:
     action_id: str

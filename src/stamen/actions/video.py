@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import Field
 
 from stamen.actions import video_audio, video_edit, video_reverse, video_stitch, video_time
-from stamen.actions.registry import ActionParams, Color, Slot, action
+from stamen.actions.registry import VIDEO_IN, VIDEO_OUT, ActionParams, Color, action
 from stamen.actions.video_support import (
     MP4_MUX_ARGS,
     audio_args,
@@ -73,8 +73,8 @@ class ChangeVideoArParams(ActionParams):
     "resize-video",
     name="Resize Video",
     description="Scale a video to a standard resolution, keeping its aspect ratio.",
-    inputs=[Slot("video", "video")],
-    outputs=[Slot("video", "video")],
+    inputs=VIDEO_IN,
+    outputs=VIDEO_OUT,
     params=ResizeVideoParams,
 )
 def resize_video(ctx: RunContext, params: ResizeVideoParams) -> None:
@@ -92,8 +92,8 @@ def resize_video(ctx: RunContext, params: ResizeVideoParams) -> None:
     "change-video-ar",
     name="Change Video Aspect Ratio",
     description="Crop or pad a video to a new aspect ratio.",
-    inputs=[Slot("video", "video")],
-    outputs=[Slot("video", "video")],
+    inputs=VIDEO_IN,
+    outputs=VIDEO_OUT,
     params=ChangeVideoArParams,
 )
 def change_video_ar(ctx: RunContext, params: ChangeVideoArParams) -> None:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Slot, action
+from stamen.actions.registry import VIDEO_IN, VIDEO_OUT, ActionParams, Slot, action
 from stamen.actions.video_support import (
     AUDIO_ENCODE_ARGS,
     MP4_MUX_ARGS,
@@ -57,7 +57,7 @@ class SplitAudioFromVideoParams(ActionParams):
     name="Merge Audio into Video",
     description="Replace a video's sound with an audio file.",
     inputs=[Slot("video", "video"), Slot("audio", "audio")],
-    outputs=[Slot("video", "video")],
+    outputs=VIDEO_OUT,
     params=MergeAudioIntoVideoParams,
 )
 def merge_audio_into_video(ctx: RunContext, params: MergeAudioIntoVideoParams) -> None:
@@ -108,7 +108,7 @@ def merge_audio_into_video(ctx: RunContext, params: MergeAudioIntoVideoParams) -
     "split-audio-from-video",
     name="Split Audio from Video",
     description="Extract a video's sound as an audio file.",
-    inputs=[Slot("video", "video")],
+    inputs=VIDEO_IN,
     outputs=[Slot("audio", "audio")],
     params=SplitAudioFromVideoParams,
 )

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Slot, action
+from stamen.actions.registry import VIDEO_IN, ActionParams, Slot, action
 from stamen.actions.video_support import (
     AUDIO_ENCODE_ARGS,
     MP4_MUX_ARGS,
@@ -72,7 +72,7 @@ class SplitVideoParams(ActionParams):
     "duplicate-video",
     name="Duplicate Video",
     description="Output several identical copies of a video.",
-    inputs=[Slot("video", "video")],
+    inputs=VIDEO_IN,
     outputs=[Slot("videos", "video", multiple=True)],
     params=DuplicateVideoParams,
 )
@@ -101,7 +101,7 @@ def duplicate_video(ctx: RunContext, params: DuplicateVideoParams) -> None:
     "split-video",
     name="Split Video",
     description="Cut a video into equal parts, parts of a set length, or at scene changes.",
-    inputs=[Slot("video", "video")],
+    inputs=VIDEO_IN,
     outputs=[Slot("videos", "video", multiple=True)],
     params=SplitVideoParams,
 )

@@ -13,7 +13,7 @@ from typing import Literal
 from PIL import Image, ImageColor, ImageOps
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Color, Slot, action
+from stamen.actions.registry import IMAGE_IN, VIDEO_IN, VIDEO_OUT, ActionParams, Color, action
 from stamen.actions.video_support import (
     MP4_MUX_ARGS,
     audio_args,
@@ -29,8 +29,6 @@ from stamen.execution.context import RunContext
 from stamen.media.ffmpeg import run_ffmpeg
 
 EVEN_DIMENSIONS = "scale=trunc(iw/2)*2:trunc(ih/2)*2"
-VIDEO_IN = [Slot("video", "video")]
-VIDEO_OUT = [Slot("video", "video")]
 
 
 def number(value: float) -> str:
@@ -378,7 +376,7 @@ def zoompan_filter(params: KenBurnsVideoParams, frames: int, size: tuple[int, in
     name="Ken Burns Video",
     description="Turn a still image into a video with a slow zoom and/or pan (eased), at the image's "
     "aspect ratio (longest side at most 1920 px).",
-    inputs=[Slot("image", "image")],
+    inputs=IMAGE_IN,
     outputs=VIDEO_OUT,
     params=KenBurnsVideoParams,
 )

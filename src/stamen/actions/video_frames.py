@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from pydantic import Field, field_validator
 
-from stamen.actions.registry import ActionParams, Color, Interval, Slot, action
+from stamen.actions.registry import IMAGE_OUT, VIDEO_IN, ActionParams, Color, Interval, Slot, action
 from stamen.actions.video_effects import number
 from stamen.actions.video_support import ffmpeg_color, open_input_video, video_seconds
 from stamen.errors import RunFailure
@@ -26,7 +26,6 @@ from stamen.media.probe import MediaInfo
 
 MAX_EXTRACTED_FRAMES = 100
 TIME_TOLERANCE = 0.0005  # seconds; keeps 0.2 + 0.4 (= 0.6000000000000001) from skipping the 0.6 s frame
-VIDEO_IN = [Slot("video", "video")]
 
 
 def spaced_select(offset: float, step: float, count: int) -> str:
@@ -138,7 +137,7 @@ class VideoToFrameGridParams(ActionParams):
     description="A contact sheet: rows × columns frames spread evenly over the video, each scaled to the "
     "cell width (aspect kept), left to right then top to bottom, separated by gaps, as one PNG.",
     inputs=VIDEO_IN,
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=VideoToFrameGridParams,
 )
 def video_to_frame_grid(ctx: RunContext, params: VideoToFrameGridParams) -> None:
@@ -230,7 +229,7 @@ def long_exposure(
     description="Blend sampled frames of a video into one PNG, like a long camera exposure: average (motion "
     "blur), lighten (light trails) or darken.",
     inputs=VIDEO_IN,
-    outputs=[Slot("image", "image")],
+    outputs=IMAGE_OUT,
     params=VideoToLongExposureParams,
 )
 def video_to_long_exposure(ctx: RunContext, params: VideoToLongExposureParams) -> None:

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Slot, action
+from stamen.actions.registry import VIDEO_IN, VIDEO_OUT, ActionParams, action
 from stamen.actions.video_support import (
     AUDIO_ENCODE_ARGS,
     MP4_MUX_ARGS,
@@ -73,8 +73,8 @@ class ReversePlan:
     "reverse-video",
     name="Reverse Video",
     description="Play a video backwards, with its sound reversed, kept or removed.",
-    inputs=[Slot("video", "video")],
-    outputs=[Slot("video", "video")],
+    inputs=VIDEO_IN,
+    outputs=VIDEO_OUT,
     params=ReverseVideoParams,
 )
 def reverse_video(ctx: RunContext, params: ReverseVideoParams) -> None:
@@ -88,8 +88,8 @@ def reverse_video(ctx: RunContext, params: ReverseVideoParams) -> None:
     "boomerang-video",
     name="Boomerang Video",
     description="Play a video forwards and then backwards, as one loop.",
-    inputs=[Slot("video", "video")],
-    outputs=[Slot("video", "video")],
+    inputs=VIDEO_IN,
+    outputs=VIDEO_OUT,
     params=BoomerangVideoParams,
 )
 def boomerang_video(ctx: RunContext, params: BoomerangVideoParams) -> None:

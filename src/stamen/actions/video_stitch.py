@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Color, Slot, action
+from stamen.actions.registry import VIDEO_OUT, ActionParams, Color, Slot, action
 from stamen.actions.video_support import (
     AUDIO_ENCODE_ARGS,
     MP4_MUX_ARGS,
@@ -67,7 +67,7 @@ class StitchVideosParams(ActionParams):
     name="Stitch Videos",
     description="Join several videos end to end into one, optionally with transitions.",
     inputs=[Slot("videos", "video", multiple={"min": 2, "max": 20})],
-    outputs=[Slot("video", "video")],
+    outputs=VIDEO_OUT,
     params=StitchVideosParams,
 )
 def stitch_videos(ctx: RunContext, params: StitchVideosParams) -> None:

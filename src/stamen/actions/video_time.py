@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from stamen.actions.registry import ActionParams, Slot, action
+from stamen.actions.registry import VIDEO_IN, VIDEO_OUT, ActionParams, action
 from stamen.actions.video_support import (
     AUDIO_ENCODE_ARGS,
     MP4_MUX_ARGS,
@@ -51,8 +51,8 @@ class SlowDownVideoParams(ActionParams):
     "speed-up-video",
     name="Speed Up Video",
     description="Play a video faster; the sound can follow at its own pitch.",
-    inputs=[Slot("video", "video")],
-    outputs=[Slot("video", "video")],
+    inputs=VIDEO_IN,
+    outputs=VIDEO_OUT,
     params=SpeedUpVideoParams,
 )
 def speed_up_video(ctx: RunContext, params: SpeedUpVideoParams) -> None:
@@ -66,8 +66,8 @@ def speed_up_video(ctx: RunContext, params: SpeedUpVideoParams) -> None:
     "slow-down-video",
     name="Slow Down Video",
     description="Play a video slower, optionally smoothing motion; the sound can follow at its own pitch.",
-    inputs=[Slot("video", "video")],
-    outputs=[Slot("video", "video")],
+    inputs=VIDEO_IN,
+    outputs=VIDEO_OUT,
     params=SlowDownVideoParams,
 )
 def slow_down_video(ctx: RunContext, params: SlowDownVideoParams) -> None:

@@ -154,6 +154,25 @@ def entries_for(
     return [with_default_params(entry, default_params) for entry in found]
 
 
+def configured_entries(
+    backend: str,
+    settings_env: Mapping[str, str],
+    *,
+    variable: str,
+    default_params: DefaultParams,
+    estimated_seconds: Mapping[str, int],
+) -> list[CatalogEntry]:
+    """A backend's models: those its `variable` lists (e.g. `STAMEN_FAL_MODELS`), then its catalog entries."""
+    listed = parse_model_list(
+        settings_env.get(variable),
+        backend=backend,
+        variable=variable,
+        default_params=default_params,
+        estimated_seconds=estimated_seconds,
+    )
+    return listed + entries_for(backend, settings_env, default_params=default_params)
+
+
 def with_default_params(entry: CatalogEntry, default_params: DefaultParams | None) -> CatalogEntry:
     if entry.declares_params or not default_params:
         return entry

@@ -26,12 +26,13 @@ from stamen.models.remote_common import (
     estimated_progress,
     failure,
     failure_for_status,
+    generate_within_deadline,
     inputs_for_provider,
     looks_like_safety_block,
     retry_advice_for_status,
-    run_with_deadline,
+    retry_advice_for_transport,
     save_remote_output,
-    unexpected,
+    transport_failure,
     with_retries,
 )
 
@@ -95,17 +96,14 @@ class FalBackend:
     async def generate(self, request: GenerationRequest, ctx: RunContext) -> None:
         entry = self._entries.get(request.model.model_id) or CatalogEntry(request.model, PROVIDER)
         job = ProviderJob()
-        try:
-            await run_with_deadline(
-                self._generate(entry, request, ctx, job),
-                self.settings.timeout_seconds,
-                provider=PROVIDER,
-                on_give_up=job.cancel,
-            )
-        except RunFailure as exc:
-            raise failure(exc.code, exc.message, [self._key]) from None
-        except Exception as exc:  # noqa: BLE001 - any other provider/client error becomes a RunFailure
-            raise self._failure(exc) from None
+        await generate_within_deadline(
+            self._generate(entry, request, ctx, job),
+            self.settings,
+            provider=PROVIDER,
+            secrets=[self._key],
+            to_failure=self._failure,
+            on_give_up=job.cancel,
+        )
 
     async def _generate(
         self, entry: CatalogEntry, request: GenerationRequest, ctx: RunContext, job: ProviderJob
@@ -175,7 +173,6 @@ class FalBackend:
 
     def _failure(self, exc: BaseException) -> RunFailure:
         import fal_client
-        import httpx
 
         secrets = [self._key]
         if isinstance(exc, fal_client.client.FalClientHTTPError):
@@ -184,11 +181,7 @@ class FalBackend:
             if code:
                 return failure(code, f"{PROVIDER} refused the request: {message}", secrets)
             return failure_for_status(PROVIDER, exc.status_code, message, secrets)
-        if isinstance(exc, httpx.TimeoutException):
-            return failure("model_timeout", f"{PROVIDER} did not answer in time", secrets)
-        if isinstance(exc, httpx.TransportError):
-            return failure("provider_error", f"cannot reach {PROVIDER}: {type(exc).__name__}", secrets)
-        return unexpected(PROVIDER, exc, secrets)
+        return transport_failure(PROVIDER, exc, secrets)
 
 
 def output_files(result: Mapping[str, Any], media_type: str) -> list[dict[str, Any]]:
@@ -233,7 +226,6 @@ def fal_error_type(exc: Any) -> str | None:
 
 def classify_fal_error(exc: BaseException) -> RetryAdvice | None:
     import fal_client
-    import httpx
 
     if isinstance(exc, fal_client.client.FalClientHTTPError):
         if (
@@ -242,9 +234,7 @@ def classify_fal_error(exc: BaseException) -> RetryAdvice | None:
         ):
             return None
         return retry_advice_for_status(exc.status_code, exc.response_headers)
-    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.TimeoutException):
-        return RetryAdvice()
-    return None
+    return retry_advice_for_transport(exc)
 
 
 def configure_queue_url(queue_url: str) -> None:
@@ -259,14 +249,13 @@ def load(settings_env: Mapping[str, str] = os.environ) -> FalBackend | None:
     key = settings_env.get("FAL_KEY") or None
     if not key:
         return None
-    entries = catalog_file.parse_model_list(
-        settings_env.get("STAMEN_FAL_MODELS"),
-        backend=PROVIDER,
+    entries = catalog_file.configured_entries(
+        PROVIDER,
+        settings_env,
         variable="STAMEN_FAL_MODELS",
         default_params=DEFAULT_PARAMS,
         estimated_seconds=ESTIMATED_SECONDS,
     )
-    entries += catalog_file.entries_for(PROVIDER, settings_env, default_params=DEFAULT_PARAMS)
     queue_url = settings_env.get("STAMEN_FAL_QUEUE_URL")
     if queue_url:
         configure_queue_url(queue_url)

@@ -25,10 +25,10 @@ from stamen.models.remote_common import (
     failure,
     failure_for_status,
     fetch_input,
+    generate_within_deadline,
     looks_like_safety_block,
     redact,
     retry_advice_for_status,
-    run_with_deadline,
     save_remote_output,
     unexpected,
     with_retries,
@@ -120,7 +120,7 @@ class OpenAICompatBackend:
                 api_key=self._api_key or PLACEHOLDER_KEY, base_url=self.base_url, max_retries=0, timeout=5
             )
             names = [model.id for model in client.models.list()]
-        except Exception as exc:  # noqa: BLE001 - discovery is best effort; the server may be down
+        except Exception as exc:
             logger.warning("could not list models of %s: %s", self.base_url, self._redact(str(exc)))
             return
         items = [f"{guess_type(n)}:{n}" for n in names if guess_type(n)]
@@ -136,14 +136,13 @@ class OpenAICompatBackend:
 
     async def generate(self, request: GenerationRequest, ctx: RunContext) -> None:
         entry = self._entries.get(request.model.model_id) or CatalogEntry(request.model, PROVIDER)
-        try:
-            await run_with_deadline(
-                self._generate(entry, request, ctx), self.settings.timeout_seconds, provider=PROVIDER
-            )
-        except RunFailure as exc:
-            raise failure(exc.code, exc.message, [self._api_key]) from None
-        except Exception as exc:  # noqa: BLE001 - any other provider/client error becomes a RunFailure
-            raise self._failure(exc) from None
+        await generate_within_deadline(
+            self._generate(entry, request, ctx),
+            self.settings,
+            provider=PROVIDER,
+            secrets=[self._api_key],
+            to_failure=self._failure,
+        )
 
     async def _generate(self, entry: CatalogEntry, request: GenerationRequest, ctx: RunContext) -> None:
         ctx.progress(5)
@@ -275,7 +274,7 @@ def openai_error_message(exc: Any) -> str:
         return error
     try:
         return exc.response.text[:500] or str(exc.message)
-    except Exception:  # noqa: BLE001 - an unread or odd response body: fall back to the message
+    except Exception:
         return str(getattr(exc, "message", exc))
 
 
@@ -315,14 +314,13 @@ def load(settings_env: Mapping[str, str] = os.environ) -> OpenAICompatBackend | 
     api_key = settings_env.get("STAMEN_OPENAI_API_KEY") or None
     if not base_url and not api_key:
         return None
-    entries = catalog_file.parse_model_list(
-        settings_env.get("STAMEN_OPENAI_MODELS"),
-        backend=PROVIDER,
+    entries = catalog_file.configured_entries(
+        PROVIDER,
+        settings_env,
         variable="STAMEN_OPENAI_MODELS",
         default_params=DEFAULT_PARAMS,
         estimated_seconds=ESTIMATED_SECONDS,
     )
-    entries += catalog_file.entries_for(PROVIDER, settings_env, default_params=DEFAULT_PARAMS)
     for entry in entries:
         if entry.spec.type not in DEFAULT_PARAMS:
             raise CatalogError(

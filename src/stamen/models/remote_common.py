@@ -238,6 +238,13 @@ def classify_httpx_error(exc: BaseException) -> RetryAdvice | None:
     return None
 
 
+def retry_advice_for_transport(exc: BaseException) -> RetryAdvice | None:
+    """A connection error is worth another try; a timeout is not (a slow generation stays slow)."""
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.TimeoutException):
+        return RetryAdvice()
+    return None
+
+
 # --- progress and deadlines ------------------------------------------------------------------------------
 
 
@@ -268,12 +275,30 @@ async def run_with_deadline(
         raise
 
 
+async def generate_within_deadline(
+    work: Awaitable[None],
+    settings: RemoteSettings,
+    *,
+    provider: str,
+    secrets: Iterable[str | None],
+    to_failure: Callable[[Exception], RunFailure],
+    on_give_up: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Await a backend's generation within `settings.timeout_seconds`; every error leaves as a redacted RunFailure."""
+    try:
+        await run_with_deadline(work, settings.timeout_seconds, provider=provider, on_give_up=on_give_up)
+    except RunFailure as exc:
+        raise failure(exc.code, exc.message, secrets) from None
+    except Exception as exc:  # any other provider/client error becomes a RunFailure
+        raise to_failure(exc) from None
+
+
 async def _give_up(on_give_up: Callable[[], Awaitable[None]] | None) -> None:
     if on_give_up is None:
         return
     try:
         await asyncio.shield(asyncio.wait_for(on_give_up(), timeout=10))
-    except Exception as exc:  # noqa: BLE001 - best effort: the run fails either way
+    except Exception as exc:
         logger.warning("could not cancel the provider job: %s", type(exc).__name__)
 
 
@@ -300,6 +325,15 @@ def unexpected(provider: str, exc: BaseException, secrets: Iterable[str | None] 
     return failure(
         "provider_error", f"{provider} returned a malformed response ({type(exc).__name__}: {exc})", secrets
     )
+
+
+def transport_failure(provider: str, exc: BaseException, secrets: Iterable[str | None] = ()) -> RunFailure:
+    """An httpx timeout or connection error by its run error code; anything else is a malformed answer."""
+    if isinstance(exc, httpx.TimeoutException):
+        return failure("model_timeout", f"{provider} did not answer in time", secrets)
+    if isinstance(exc, httpx.TransportError):
+        return failure("provider_error", f"cannot reach {provider}: {type(exc).__name__}", secrets)
+    return unexpected(provider, exc, secrets)
 
 
 # --- inputs ----------------------------------------------------------------------------------------------

@@ -25,14 +25,14 @@ from stamen.models.remote_common import (
     RemoteSettings,
     RetryAdvice,
     estimated_progress,
-    failure,
     failure_for_status,
+    generate_within_deadline,
     inputs_for_provider,
     looks_like_safety_block,
     retry_advice_for_status,
-    run_with_deadline,
+    retry_advice_for_transport,
     save_remote_output,
-    unexpected,
+    transport_failure,
     with_retries,
 )
 
@@ -107,17 +107,14 @@ class ReplicateBackend:
     async def generate(self, request: GenerationRequest, ctx: RunContext) -> None:
         entry = self._entries.get(request.model.model_id) or CatalogEntry(request.model, PROVIDER)
         job = ProviderJob()
-        try:
-            await run_with_deadline(
-                self._generate(entry, request, ctx, job),
-                self.settings.timeout_seconds,
-                provider=PROVIDER,
-                on_give_up=job.cancel,
-            )
-        except RunFailure as exc:
-            raise failure(exc.code, exc.message, [self._token]) from None
-        except Exception as exc:  # noqa: BLE001 - any other provider/client error becomes a RunFailure
-            raise self._failure(exc) from None
+        await generate_within_deadline(
+            self._generate(entry, request, ctx, job),
+            self.settings,
+            provider=PROVIDER,
+            secrets=[self._token],
+            to_failure=self._failure,
+            on_give_up=job.cancel,
+        )
 
     async def _generate(
         self, entry: CatalogEntry, request: GenerationRequest, ctx: RunContext, job: ProviderJob
@@ -179,18 +176,13 @@ class ReplicateBackend:
         )
 
     def _failure(self, exc: BaseException) -> RunFailure:
-        import httpx
         import replicate.exceptions
 
         secrets = [self._token]
         if isinstance(exc, replicate.exceptions.ReplicateError):
             message = exc.detail or exc.title or "no details given"
             return failure_for_status(PROVIDER, exc.status, message, secrets)
-        if isinstance(exc, httpx.TimeoutException):
-            return failure("model_timeout", f"{PROVIDER} did not answer in time", secrets)
-        if isinstance(exc, httpx.TransportError):
-            return failure("provider_error", f"cannot reach {PROVIDER}: {type(exc).__name__}", secrets)
-        return unexpected(PROVIDER, exc, secrets)
+        return transport_failure(PROVIDER, exc, secrets)
 
 
 def prediction_failure(error: Any) -> RunFailure:
@@ -215,16 +207,13 @@ def output_urls(output: Any) -> list[str]:
 
 
 def classify_replicate_error(exc: BaseException) -> RetryAdvice | None:
-    import httpx
     import replicate.exceptions
 
     if isinstance(exc, replicate.exceptions.ReplicateError):
         if exc.status == 429:
             return None  # the client's transports already waited out Retry-After and gave up
         return retry_advice_for_status(exc.status, None)
-    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.TimeoutException):
-        return RetryAdvice()
-    return None
+    return retry_advice_for_transport(exc)
 
 
 def load(settings_env: Mapping[str, str] = os.environ) -> ReplicateBackend | None:
@@ -232,14 +221,13 @@ def load(settings_env: Mapping[str, str] = os.environ) -> ReplicateBackend | Non
     token = settings_env.get("REPLICATE_API_TOKEN") or None
     if not token:
         return None
-    entries = catalog_file.parse_model_list(
-        settings_env.get("STAMEN_REPLICATE_MODELS"),
-        backend=PROVIDER,
+    entries = catalog_file.configured_entries(
+        PROVIDER,
+        settings_env,
         variable="STAMEN_REPLICATE_MODELS",
         default_params=DEFAULT_PARAMS,
         estimated_seconds=ESTIMATED_SECONDS,
     )
-    entries += catalog_file.entries_for(PROVIDER, settings_env, default_params=DEFAULT_PARAMS)
     return ReplicateBackend(
         token=token,
         entries=entries,

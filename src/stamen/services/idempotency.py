@@ -6,6 +6,8 @@ The key row is inserted in the same transaction as the resource it guards, so a 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -13,6 +15,9 @@ from sqlalchemy.orm import Session
 from stamen.errors import IdempotencyDuplicate, InputValidation
 from stamen.ids import now_ms
 from stamen.store.models import IdempotencyKey
+
+if TYPE_CHECKING:
+    from stamen.config import Settings
 
 MAX_KEY_LENGTH = 255
 
@@ -46,3 +51,8 @@ def claim(session: Session, *, workspace_id: str, scope: str, key: str | None, w
             f"Idempotency-Key {key!r} was already used for this operation within the last {window_seconds // 3600} h",
             headers={"x-should-retry": "false"},
         ) from None
+
+
+def claim_key(session: Session, settings: Settings, *, workspace_id: str, scope: str, key: str | None) -> None:
+    """`claim` over the window the settings configure (`idempotency_window_seconds`)."""
+    claim(session, workspace_id=workspace_id, scope=scope, key=key, window_seconds=settings.idempotency_window_seconds)

@@ -130,14 +130,7 @@ async def create_asset(request: Request, runtime: RuntimeDep, principal: Princip
 
         def store() -> dict:
             with runtime.db.session() as session:
-                _authorize(session, principal, fields.workspace_id, fields.project_id)
-                idempotency.claim(
-                    session,
-                    workspace_id=fields.workspace_id,
-                    scope="assets",
-                    key=key,
-                    window_seconds=runtime.settings.idempotency_window_seconds,
-                )
+                _authorize_creation(session, runtime, principal, fields.workspace_id, fields.project_id, key)
                 asset = assets.create_direct(runtime, session, fields.workspace_id, upload.file, **extra)
                 return created_view(runtime, asset)
 
@@ -159,14 +152,7 @@ async def create_asset(request: Request, runtime: RuntimeDep, principal: Princip
 
         def reserve() -> dict:
             with runtime.db.session() as session:
-                _authorize(session, principal, body.workspace_id, body.project_id)
-                idempotency.claim(
-                    session,
-                    workspace_id=body.workspace_id,
-                    scope="assets",
-                    key=key,
-                    window_seconds=runtime.settings.idempotency_window_seconds,
-                )
+                _authorize_creation(session, runtime, principal, body.workspace_id, body.project_id, key)
                 return created_view(runtime, assets.create_reservation(runtime, session, body.workspace_id, **extra))
 
         return await run_in_threadpool(reserve)
@@ -175,24 +161,30 @@ async def create_asset(request: Request, runtime: RuntimeDep, principal: Princip
 
     def check() -> None:
         with runtime.db.session() as session:
-            _authorize(session, principal, body.workspace_id, body.project_id)
-            idempotency.claim(
-                session,
-                workspace_id=body.workspace_id,
-                scope="assets",
-                key=key,
-                window_seconds=runtime.settings.idempotency_window_seconds,
-            )
+            _authorize_creation(session, runtime, principal, body.workspace_id, body.project_id, key)
 
     await run_in_threadpool(check)
     asset = await assets.create_from_url(runtime, body.workspace_id, body.source, **extra)
     return created_view(runtime, asset)
 
 
-def _authorize(session, principal, workspace_id: str, project_id: str | None) -> None:
+def _authorize_creation(
+    session, runtime, principal, workspace_id: str, project_id: str | None, key: str | None
+) -> None:
+    """POST /assets: the caller may write to the workspace (and project), and claims the Idempotency-Key."""
     projects.require_workspace(session, workspace_id, principal.workspace_id)
     if project_id:
         projects.get_project(session, project_id, principal.workspace_id)
+    idempotency.claim_key(session, runtime.settings, workspace_id=workspace_id, scope="assets", key=key)
+
+
+def _claimed_asset(session, runtime, principal, asset_id: str, operation: str, key: str | None) -> Asset:
+    """The caller's asset, with the Idempotency-Key claimed for `assets/{asset_id}/{operation}`."""
+    asset = assets.get_asset(session, asset_id, principal.workspace_id)
+    idempotency.claim_key(
+        session, runtime.settings, workspace_id=principal.workspace_id, scope=f"assets/{asset_id}/{operation}", key=key
+    )
+    return asset
 
 
 def _check_id(asset_id: str) -> None:
@@ -204,14 +196,7 @@ def _check_id(asset_id: str) -> None:
 def complete_asset(asset_id: str, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep):
     _check_id(asset_id)
     with runtime.db.session() as session:
-        asset = assets.get_asset(session, asset_id, principal.workspace_id)
-        idempotency.claim(
-            session,
-            workspace_id=principal.workspace_id,
-            scope=f"assets/{asset_id}/complete",
-            key=key,
-            window_seconds=runtime.settings.idempotency_window_seconds,
-        )
+        asset = _claimed_asset(session, runtime, principal, asset_id, "complete", key)
         return state_view(runtime, assets.complete(runtime, session, asset))
 
 
@@ -219,14 +204,7 @@ def complete_asset(asset_id: str, runtime: RuntimeDep, principal: PrincipalDep, 
 def retry_asset(asset_id: str, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep):
     _check_id(asset_id)
     with runtime.db.session() as session:
-        asset = assets.get_asset(session, asset_id, principal.workspace_id)
-        idempotency.claim(
-            session,
-            workspace_id=principal.workspace_id,
-            scope=f"assets/{asset_id}/retry",
-            key=key,
-            window_seconds=runtime.settings.idempotency_window_seconds,
-        )
+        asset = _claimed_asset(session, runtime, principal, asset_id, "retry", key)
         return state_view(runtime, assets.retry(runtime, asset))
 
 

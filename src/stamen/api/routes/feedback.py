@@ -18,13 +18,7 @@ def record_feedback(body: FeedbackBody, runtime: RuntimeDep, principal: Principa
     with runtime.db.session() as session:
         if body.workspace_id:
             projects.require_workspace(session, body.workspace_id, principal.workspace_id)
-        idempotency.claim(
-            session,
-            workspace_id=principal.workspace_id,
-            scope="feedback",
-            key=key,
-            window_seconds=runtime.settings.idempotency_window_seconds,
-        )
+        idempotency.claim_key(session, runtime.settings, workspace_id=principal.workspace_id, scope="feedback", key=key)
         feedback = Feedback(
             id=new_id("fb"),
             workspace_id=principal.workspace_id,

@@ -18,13 +18,7 @@ router = APIRouter()
 def create_project(body: ProjectCreateBody, runtime: RuntimeDep, principal: PrincipalDep, key: IdempotencyKeyDep):
     with runtime.db.session() as session:
         projects.require_workspace(session, body.workspace_id, principal.workspace_id)
-        idempotency.claim(
-            session,
-            workspace_id=body.workspace_id,
-            scope="projects",
-            key=key,
-            window_seconds=runtime.settings.idempotency_window_seconds,
-        )
+        idempotency.claim_key(session, runtime.settings, workspace_id=body.workspace_id, scope="projects", key=key)
         return project_view(projects.create_project(session, body.workspace_id, body.name))
 
 

@@ -28,11 +28,6 @@ def create_workspace_project(
 ):
     with runtime.db.session() as session:
         projects.require_workspace(session, workspace_id, principal.workspace_id)
-        idempotency.claim(
-            session,
-            workspace_id=workspace_id,
-            scope=f"workspaces/{workspace_id}/projects",
-            key=key,
-            window_seconds=runtime.settings.idempotency_window_seconds,
-        )
+        scope = f"workspaces/{workspace_id}/projects"
+        idempotency.claim_key(session, runtime.settings, workspace_id=workspace_id, scope=scope, key=key)
         return project_view(projects.create_project(session, workspace_id, body.name))
