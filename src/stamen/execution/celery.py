@@ -33,7 +33,11 @@ def make_celery(settings: Settings) -> Celery:
     )
     if settings.celery_broker_url.startswith("filesystem://"):
         folder = str(settings.data_dir.resolve() / "broker")
-        app.conf.broker_transport_options = {"data_folder_in": folder, "data_folder_out": folder}
+        app.conf.broker_transport_options = {
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "control_folder": f"{folder}/control",
+        }
         (settings.data_dir / "broker").mkdir(parents=True, exist_ok=True)
     app.task(name=TASK_NAME, ignore_result=True)(execute_run)
     return app
