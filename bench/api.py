@@ -57,7 +57,12 @@ async def load(port: int, concurrency: int, seconds: float, make_request) -> dic
         while time.perf_counter() < deadline:
             method, path, headers, body, expected = make_request(index, n)
             started = time.perf_counter()
-            status, _ = await connection.request(method, path, headers, body)
+            try:
+                status, _ = await connection.request(method, path, headers, body)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                errors += 1  # counted, then a fresh connection: one reset must not abort the run
+                await connection.open()
+                continue
             latencies.append(time.perf_counter() - started)
             errors += status != expected
             n += 1
