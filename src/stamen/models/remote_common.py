@@ -12,13 +12,11 @@ import asyncio
 import base64
 import binascii
 import email.utils
-import ipaddress
 import logging
 import math
 import mimetypes
 import random
 import re
-import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import httpx
 
 from stamen.errors import RunFailure
 from stamen.execution.context import MediaType, RunContext
+from stamen.net import check_public_host
 
 logger = logging.getLogger(__name__)
 
@@ -350,16 +349,10 @@ def url_params(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
     return found
 
 
-def _host_is_private(host: str) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False  # resolution failure surfaces as unreachable when fetched
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
-            return True
-    return False
+async def _refuse_private_hosts(request: httpx.Request) -> None:
+    """httpx request hook: runs for the first request and for every redirect hop."""
+    if problem := await asyncio.to_thread(check_public_host, request.url.host):
+        raise RunFailure("input_unreachable", f"refusing to fetch {_safe_url(str(request.url))}: {problem}")
 
 
 @dataclass
@@ -384,13 +377,15 @@ async def fetch_input(url: str, ctx: RunContext, settings: RemoteSettings, *, na
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RunFailure("input_unreachable", f"params.{name} must be an http(s) URL")
-    if not settings.allow_private_inputs and await asyncio.to_thread(_host_is_private, parts.hostname):
-        raise RunFailure(
-            "input_unreachable", f"params.{name} points at a private address, which is not allowed"
-        )
+    if not settings.allow_private_inputs and (
+        problem := await asyncio.to_thread(check_public_host, parts.hostname)
+    ):
+        raise RunFailure("input_unreachable", f"params.{name} cannot be fetched: {problem}")
     path = ctx.new_path(f"input_{name}{Path(parts.path).suffix[:8]}")
     try:
-        content_type = await _stream_to_file(url, path, settings.max_input_bytes, settings)
+        content_type = await _stream_to_file(
+            url, path, settings.max_input_bytes, settings, refuse_private=not settings.allow_private_inputs
+        )
     except _TooLarge:
         raise RunFailure(
             "input_unreachable", f"params.{name} is larger than {settings.max_input_bytes} bytes"
@@ -430,14 +425,19 @@ class _TooLarge(Exception):
     pass
 
 
-async def _stream_to_file(url: str, path: Path, max_bytes: int, settings: RemoteSettings) -> str | None:
+async def _stream_to_file(
+    url: str, path: Path, max_bytes: int, settings: RemoteSettings, *, refuse_private: bool = False
+) -> str | None:
+    """Stream `url` to `path`; `refuse_private` checks the host of every hop, redirects included."""
     timeout = httpx.Timeout(
         settings.request_timeout_seconds, connect=min(30.0, settings.request_timeout_seconds)
     )
 
+    hooks = {"request": [_refuse_private_hosts]} if refuse_private else {}
+
     async def attempt() -> str | None:
         async with (
-            httpx.AsyncClient(follow_redirects=True, timeout=timeout) as client,
+            httpx.AsyncClient(follow_redirects=True, timeout=timeout, event_hooks=hooks) as client,
             client.stream("GET", url) as response,
         ):
             response.raise_for_status()

@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from stamen.errors import RunFailure
-from stamen.services.webhooks import check_public_host
+from stamen.net import check_public_host
 
 MAX_REDIRECTS = 5
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import socket
 import time
 from urllib.parse import urlsplit
 
@@ -22,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from stamen.errors import InputValidation
 from stamen.ids import new_id, now_ms
+from stamen.net import check_public_host
 from stamen.store.db import Database
 from stamen.store.models import Run, WebhookDelivery, Workspace
 
@@ -31,31 +30,6 @@ API_VERSION = "2026-06-11"
 RETRY_DELAYS_SECONDS = (10, 60, 300)  # after the first attempt
 TIMEOUT_SECONDS = 10.0
 CLAIM_SECONDS = 60  # a dispatcher owns a due delivery this long while sending it
-BLOCKED_HOSTNAMES = ("localhost", "metadata.google.internal", "metadata", "instance-data")
-BLOCKED_SUFFIXES = (".local", ".internal", ".localhost")
-
-
-def is_private_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-
-
-def check_public_host(host: str) -> str | None:
-    """Why `host` is not a public internet host, or None when it is (resolving names via DNS)."""
-    host = host.strip("[]").lower()
-    if host in BLOCKED_HOSTNAMES or host.endswith(BLOCKED_SUFFIXES):
-        return f"host {host} is not public"
-    try:
-        return f"host {host} is a private address" if is_private_address(host) else None
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (socket.gaierror, UnicodeError):
-        return f"host {host} does not resolve"
-    if any(is_private_address(info[4][0].split("%")[0]) for info in infos):
-        return f"host {host} resolves to a private address"
-    return None
 
 
 def validate_callback_url(url: str, *, allow_private: bool) -> str:
