@@ -130,6 +130,20 @@ def test_url_source_is_fetched_server_side(server, media_host):
     assert_envelope(bad, 400, "input_validation_error")
 
 
+def test_failed_url_fetch_releases_its_idempotency_key(server, media_host):
+    client = server.client()
+    key = {"Idempotency-Key": "asset-fetch-key"}
+    missing = client.post("/assets", json={"source": f"{media_host}/missing.png", "workspace_id": server.workspace_id},
+                          headers=key)
+    assert_envelope(missing, 400, "input_validation_error")
+    good = client.post("/assets", json={"source": f"{media_host}/pic.png", "workspace_id": server.workspace_id},
+                       headers=key)
+    assert good.status_code == 201, good.text
+    again = client.post("/assets", json={"source": f"{media_host}/pic.png", "workspace_id": server.workspace_id},
+                        headers=key)
+    assert_envelope(again, 409, "idempotency_duplicate")
+
+
 def test_unknown_or_malformed_asset_ids(server):
     assert_envelope(server.client().get("/assets/asset_nope"), 404, "not_found")
     assert_envelope(server.client().get("/assets/ast_nope"), 400, "input_validation_error")

@@ -101,7 +101,8 @@ def create_direct(runtime: Runtime, session: Session, workspace_id: str, stream:
     return asset
 
 
-async def create_from_url(runtime: Runtime, workspace_id: str, url: str, **fields) -> Asset:
+async def fetch_url_asset(runtime: Runtime, workspace_id: str, url: str, **fields) -> Asset:
+    """Fetch and validate an https source into the BlobStore; the caller saves the (ready) asset."""
     from stamen.services.fetch import fetch_to_file
 
     asset = _new(workspace_id, "url", **fields)
@@ -120,8 +121,6 @@ async def create_from_url(runtime: Runtime, workspace_id: str, url: str, **field
         _accept_file(runtime, asset, path)
     if asset.status != "ready":
         raise InputValidation.field("source", asset.failure_message or "unsupported file")
-    with runtime.db.session() as session:
-        session.add(asset)
     return asset
 
 

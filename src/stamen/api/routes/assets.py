@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from stamen.api.deps import IdempotencyKeyDep, PrincipalDep, RuntimeDep
 from stamen.api.schemas import Closed, ProjectId, WorkspaceId
-from stamen.errors import FieldError, InputValidation, InvalidJson
+from stamen.errors import FieldError, InputValidation, InvalidJson, StamenError
 from stamen.services import assets, idempotency, projects
 from stamen.services.pagination import check_limit
 from stamen.store.models import Asset
@@ -159,22 +159,39 @@ async def create_asset(request: Request, runtime: RuntimeDep, principal: Princip
     if not body.source.startswith(("https://", "http://")):
         raise InputValidation.field("source", "must be 'signed-url' or an https:// URL")
 
-    def check() -> None:
-        with runtime.db.session() as session:
-            _authorize_creation(session, runtime, principal, body.workspace_id, body.project_id, key)
+    def authorize() -> None:
+        with runtime.db.session(write=False) as session:
+            _authorize(session, principal, body.workspace_id, body.project_id)
 
-    await run_in_threadpool(check)
-    asset = await assets.create_from_url(runtime, body.workspace_id, body.source, **extra)
-    return created_view(runtime, asset)
+    await run_in_threadpool(authorize)  # before fetching anything for the caller
+    asset = await assets.fetch_url_asset(runtime, body.workspace_id, body.source, **extra)
+
+    def store() -> dict:
+        # The key is claimed in the transaction that saves the asset, so a failed fetch releases it.
+        try:
+            with runtime.db.session() as session:
+                _authorize_creation(session, runtime, principal, body.workspace_id, body.project_id, key)
+                session.add(asset)
+        except StamenError:
+            runtime.blobs.delete(asset.blob_key)
+            raise
+        return created_view(runtime, asset)
+
+    return await run_in_threadpool(store)
+
+
+def _authorize(session, principal, workspace_id: str, project_id: str | None) -> None:
+    """The caller may write to the workspace (and project), else 404."""
+    projects.require_workspace(session, workspace_id, principal.workspace_id)
+    if project_id:
+        projects.get_project(session, project_id, principal.workspace_id)
 
 
 def _authorize_creation(
     session, runtime, principal, workspace_id: str, project_id: str | None, key: str | None
 ) -> None:
     """POST /assets: the caller may write to the workspace (and project), and claims the Idempotency-Key."""
-    projects.require_workspace(session, workspace_id, principal.workspace_id)
-    if project_id:
-        projects.get_project(session, project_id, principal.workspace_id)
+    _authorize(session, principal, workspace_id, project_id)
     idempotency.claim_key(session, runtime.settings, workspace_id=workspace_id, scope="assets", key=key)
 
 
