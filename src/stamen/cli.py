@@ -105,11 +105,16 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
+    from stamen.errors import NotFound
     from stamen.services import keys
 
     runtime = _runtime()
-    with runtime.db.session() as session:
-        keys.revoke_key(session, key_id)
+    try:
+        with runtime.db.session() as session:
+            keys.revoke_key(session, key_id)
+    except NotFound as error:
+        typer.echo(f"error: {error.message} (see `stamen keys list`)", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"revoked {key_id}")
 
 

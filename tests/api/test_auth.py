@@ -85,3 +85,9 @@ def test_keys_of_another_workspace_see_nothing_of_this_one(server):
         "type": "audio", "prompt": "x", "workspace_id": other_workspace, "project_id": server.project_id})
     assert_envelope(response, 404, "not_found")
     assert other.get(f"/projects/{other_project}").status_code == 200
+
+
+def test_revoking_an_unknown_key_is_a_clear_cli_error(server):
+    result = subprocess.run([sys.executable, "-m", "stamen.cli", "keys", "revoke", "key_nope"], env=server._env(),
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "key_nope not found" in result.stderr and "Traceback" not in result.stderr

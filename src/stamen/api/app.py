@@ -14,7 +14,7 @@ from stamen.config import Settings
 from stamen.runtime import Runtime
 
 API_PREFIX = "/api/v1"
-# Route modules under stamen.api.routes mounted at /api/v1; optional ones join when present.
+# Route modules under stamen.api.routes mounted at /api/v1 (each exposes `router`).
 API_ROUTE_MODULES = (
     "generations",
     "runs",
@@ -56,13 +56,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     api = APIRouter(prefix=API_PREFIX)
     for name in API_ROUTE_MODULES:
-        try:
-            module = importlib.import_module(f"stamen.api.routes.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"stamen.api.routes.{name}":
-                raise
-            continue
-        api.include_router(module.router)
+        api.include_router(importlib.import_module(f"stamen.api.routes.{name}").router)
     app.include_router(api)
 
     from stamen.api.routes import assets, files

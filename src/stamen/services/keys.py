@@ -63,10 +63,10 @@ def create_key(session: Session, workspace_id: str, *, mode: str = "live", name:
     return key
 
 
-def revoke_key(session: Session, key_id_or_hint: str) -> ApiKey:
-    record = session.scalar(select(ApiKey).where(ApiKey.id == key_id_or_hint))
+def revoke_key(session: Session, key_id: str) -> ApiKey:
+    record = session.scalar(select(ApiKey).where(ApiKey.id == key_id))
     if record is None:
-        raise NotFound(f"API key {key_id_or_hint} not found")
+        raise NotFound(f"API key {key_id} not found")
     record.revoked_at = record.revoked_at or now_ms()
     return record
 
